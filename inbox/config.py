@@ -1,0 +1,67 @@
+"""The one settings object: every knob comes from the environment, with safe defaults."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass, field, fields
+from typing import Any
+
+DEFAULT_GRAPH_API_BASE_URL = "https://graph.facebook.com/v21.0"
+
+
+def _env(name: str, default: Any) -> Any:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    if isinstance(default, bool):
+        return raw.strip().lower() in {"1", "true", "yes", "on"}
+    if isinstance(default, int):
+        return int(raw)
+    if isinstance(default, float):
+        return float(raw)
+    return raw
+
+
+@dataclass(frozen=True)
+class Settings:
+    mongodb_uri: str = "mongodb://127.0.0.1:27017/?directConnection=true"
+    mongodb_db: str = "inbox"
+    kafka_bootstrap: str = "127.0.0.1:9092"
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    # Every process of one deployment must share this; `inbox up` keeps one under the data dir.
+    jwt_secret: str = field(default_factory=lambda: secrets.token_urlsafe(32))
+    access_token_ttl_seconds: int = 900
+    refresh_token_ttl_seconds: int = 30 * 24 * 3600
+    invite_ttl_seconds: int = 7 * 24 * 3600
+    bcrypt_rounds: int = 12
+    graph_api_base_url: str = DEFAULT_GRAPH_API_BASE_URL
+    webhook_max_bytes: int = 10 * 1024 * 1024
+    # Kafka topics are prefixed so several deployments (or test runs) can share one broker.
+    topic_prefix: str = "inbox"
+    topic_partitions: int = 8
+    kafka_group_id: str = "inbox-worker"
+    # Realtime replay window: events kept per org in its Redis stream.
+    events_retention: int = 10_000
+    # A webhook journal entry still unprocessed after this long is handed to the stream again.
+    redelivery_after_seconds: float = 30.0
+    send_max_attempts: int = 6
+    send_backoff_base_seconds: float = 0.5
+    worker_heartbeat_seconds: float = 5.0
+    public_url: str = "http://127.0.0.1:8080"
+
+    @classmethod
+    def from_env(cls, **overrides: Any) -> Settings:
+        values: dict[str, Any] = {}
+        defaults = cls()
+        for f in fields(cls):
+            values[f.name] = _env(f.name.upper(), getattr(defaults, f.name))
+        values.update(overrides)
+        return cls(**values)
+
+    def to_env(self) -> dict[str, str]:
+        """The environment that makes `Settings.from_env()` in a child process equal self."""
+        return {f.name.upper(): str(getattr(self, f.name)) for f in fields(self)}
+
+    def topic(self, name: str) -> str:
+        return f"{self.topic_prefix}.{name}"

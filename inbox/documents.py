@@ -1,0 +1,310 @@
+"""MongoDB documents (Beanie). Python names are snake_case; stored and served names camelCase.
+
+Every document but Organisation carries `org_id`, and every query filters by it.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+from beanie import Document
+from pydantic import ConfigDict, Field
+from pydantic.alias_generators import to_camel
+from pymongo import ASCENDING, DESCENDING, IndexModel
+
+from connectors.base import ChannelType, DeliveryStatus, Direction
+
+__all__ = [
+    "ChannelType",
+    "DeliveryStatus",
+    "Direction",
+    "Role",
+    "TicketStatus",
+    "Priority",
+    "Organisation",
+    "User",
+    "RefreshToken",
+    "Invite",
+    "Channel",
+    "Customer",
+    "Ticket",
+    "Message",
+    "PendingStatus",
+    "WebhookDelivery",
+    "ALL_DOCUMENTS",
+    "new_id",
+    "utcnow",
+]
+
+
+def new_id() -> str:
+    return str(uuid.uuid4())
+
+
+def utcnow() -> datetime:
+    # Mongo keeps milliseconds; trimming here keeps in-memory and stored values equal.
+    now = datetime.now(UTC)
+    return now.replace(microsecond=now.microsecond // 1000 * 1000)
+
+
+def _alias(name: str) -> str:
+    return "_id" if name == "id" else to_camel(name)
+
+
+class Role(StrEnum):
+    ADMIN = "ADMIN"
+    AGENT = "AGENT"
+
+
+class TicketStatus(StrEnum):
+    OPEN = "OPEN"
+    PENDING = "PENDING"
+    CLOSED = "CLOSED"
+
+
+class Priority(StrEnum):
+    LOW = "LOW"
+    MEDIUM = "MEDIUM"
+    HIGH = "HIGH"
+
+
+class _Base(Document):
+    model_config = ConfigDict(alias_generator=_alias, populate_by_name=True)
+
+    id: str = Field(default_factory=new_id)
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class Organisation(_Base):
+    name: str
+
+    class Settings:
+        name = "organisations"
+
+
+class User(_Base):
+    org_id: str
+    name: str
+    email: str
+    password_hash: str
+    role: Role
+    is_active: bool = True
+
+    class Settings:
+        name = "users"
+        indexes = [
+            IndexModel([("email", ASCENDING)], unique=True),
+            IndexModel([("orgId", ASCENDING), ("createdAt", ASCENDING)]),
+        ]
+
+
+class RefreshToken(_Base):
+    """Stored as a SHA-256 hash; rotated on every use. Reuse of a rotated token revokes its
+    whole family, since only a thief would present it."""
+
+    org_id: str
+    user_id: str
+    token_hash: str
+    family_id: str
+    expires_at: datetime
+    revoked_at: datetime | None = None
+
+    class Settings:
+        name = "refresh_tokens"
+        indexes = [
+            IndexModel([("tokenHash", ASCENDING)], unique=True),
+            IndexModel([("familyId", ASCENDING)]),
+            IndexModel([("userId", ASCENDING)]),
+        ]
+
+
+class Invite(_Base):
+    org_id: str
+    email: str
+    role: Role
+    token_hash: str
+    expires_at: datetime
+    invited_by: str
+    accepted_at: datetime | None = None
+
+    class Settings:
+        name = "invites"
+        indexes = [
+            IndexModel([("tokenHash", ASCENDING)], unique=True),
+            IndexModel([("orgId", ASCENDING), ("createdAt", DESCENDING)]),
+        ]
+
+
+class Channel(_Base):
+    org_id: str
+    type: ChannelType
+    name: str
+    config: dict[str, Any] = Field(default_factory=dict)
+    is_active: bool = True
+    deleted_at: datetime | None = None
+
+    class Settings:
+        name = "channels"
+        indexes = [IndexModel([("orgId", ASCENDING), ("createdAt", ASCENDING)])]
+
+
+class Customer(_Base):
+    """One person on one platform: (org, platform, externalId) is unique."""
+
+    org_id: str
+    platform: ChannelType
+    external_id: str
+    name: str
+    avatar: str | None = None
+    channel_ids: list[str] = Field(default_factory=list)
+    last_message_at: datetime | None = None
+    last_message: str | None = None
+    is_active: bool = True
+    metadata: dict[str, Any] = Field(default_factory=dict)
+
+    class Settings:
+        name = "customers"
+        indexes = [
+            IndexModel(
+                [("orgId", ASCENDING), ("platform", ASCENDING), ("externalId", ASCENDING)],
+                unique=True,
+            ),
+            IndexModel([("orgId", ASCENDING), ("channelIds", ASCENDING)]),
+            IndexModel([("orgId", ASCENDING), ("lastMessageAt", DESCENDING)]),
+        ]
+
+
+class Ticket(_Base):
+    org_id: str
+    channel_id: str
+    customer_id: str | None = None
+    external_thread_id: str
+    subject: str
+    status: TicketStatus = TicketStatus.OPEN
+    priority: Priority = Priority.MEDIUM
+    assignee_id: str | None = None
+    # Set to "<channelId>:<threadId>" while OPEN or PENDING and removed on close: a unique
+    # sparse index on it is what makes "one open ticket per conversation" hold under races.
+    open_key: str | None = None
+    last_message_at: datetime | None = None
+    last_message_preview: str | None = None
+    last_activity_at: datetime = Field(default_factory=utcnow)
+    first_inbound_at: datetime | None = None
+    first_response_at: datetime | None = None
+    closed_at: datetime | None = None
+
+    class Settings:
+        name = "tickets"
+        keep_nulls = False
+        indexes = [
+            IndexModel([("openKey", ASCENDING)], unique=True, sparse=True),
+            IndexModel([("orgId", ASCENDING), ("lastActivityAt", DESCENDING)]),
+            IndexModel(
+                [("orgId", ASCENDING), ("status", ASCENDING), ("lastActivityAt", DESCENDING)]
+            ),
+            IndexModel(
+                [
+                    ("orgId", ASCENDING),
+                    ("assigneeId", ASCENDING),
+                    ("status", ASCENDING),
+                    ("lastActivityAt", DESCENDING),
+                ]
+            ),
+            IndexModel([("orgId", ASCENDING), ("customerId", ASCENDING)]),
+        ]
+
+
+class Message(_Base):
+    org_id: str
+    ticket_id: str
+    channel_id: str
+    external_thread_id: str
+    direction: Direction
+    external_message_id: str | None = None
+    sender_user_id: str | None = None
+    sender_name: str
+    content: str
+    type: str = "text"
+    metadata: dict[str, Any] = Field(default_factory=dict)
+    status: DeliveryStatus
+    error: dict[str, Any] | None = None
+    attempts: int = 0
+    # "<deliveryId>#<index>" of the webhook event that stored it: tells a re-run of the same
+    # stream record (finish its work) from a platform redelivery (ignore it).
+    source: str | None = None
+    # The platform's time for inbound messages and echoes, ours for replies: the sort key.
+    timestamp: datetime = Field(default_factory=utcnow)
+
+    class Settings:
+        name = "messages"
+        keep_nulls = False
+        indexes = [
+            # "Stored once per (channel, external message id)"; replies get theirs on send.
+            IndexModel(
+                [("channelId", ASCENDING), ("externalMessageId", ASCENDING)],
+                unique=True,
+                partialFilterExpression={"externalMessageId": {"$type": "string"}},
+            ),
+            IndexModel([("ticketId", ASCENDING), ("timestamp", ASCENDING), ("createdAt", ASCENDING)]),
+            IndexModel([("channelId", ASCENDING), ("externalThreadId", ASCENDING), ("direction", ASCENDING)]),
+            IndexModel([("status", ASCENDING), ("updatedAt", ASCENDING)]),
+        ]
+
+
+class PendingStatus(_Base):
+    """A status webhook that arrived before our send recorded the platform's message id.
+
+    Applied (and deleted) the moment the send records that id, so no receipt is lost."""
+
+    org_id: str
+    channel_id: str
+    external_message_id: str
+    status: DeliveryStatus
+    error: dict[str, Any] | None = None
+    timestamp: datetime
+
+    class Settings:
+        name = "pending_statuses"
+        indexes = [IndexModel([("channelId", ASCENDING), ("externalMessageId", ASCENDING)])]
+
+
+class WebhookDelivery(_Base):
+    """The durable journal of every accepted webhook POST, written before we answer 2xx.
+
+    Its id is a hash of (channel, body), so a platform's redelivery of the same body is
+    recognised here; `done_events` records which parsed events the worker has applied.
+    """
+
+    org_id: str
+    channel_id: str
+    body: str
+    status: str = "RECEIVED"  # RECEIVED -> PROCESSED | FAILED
+    event_count: int = 0
+    done_events: list[int] = Field(default_factory=list)
+    errors: list[dict[str, Any]] = Field(default_factory=list)
+    handed_off_at: datetime | None = None
+
+    class Settings:
+        name = "webhook_deliveries"
+        indexes = [
+            IndexModel([("status", ASCENDING), ("handedOffAt", ASCENDING)]),
+            IndexModel([("orgId", ASCENDING), ("createdAt", DESCENDING)]),
+        ]
+
+
+ALL_DOCUMENTS: list[type[Document]] = [
+    Organisation,
+    User,
+    RefreshToken,
+    Invite,
+    Channel,
+    Customer,
+    Ticket,
+    Message,
+    PendingStatus,
+    WebhookDelivery,
+]

@@ -1,0 +1,9 @@
+"""Names of the domain events pushed to agents (websocket) and other consumers."""
+
+TICKET_CREATED = "ticket.created"
+TICKET_UPDATED = "ticket.updated"
+MESSAGE_CREATED = "message.created"
+MESSAGE_UPDATED = "message.updated"
+MESSAGE_DELETED = "message.deleted"
+# Sent to one websocket when its `since` id is older than what the log still holds.
+RESYNC_REQUIRED = "resync.required"

@@ -1,0 +1,229 @@
+"""Tickets: one conversation with one customer on one channel."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from pymongo.errors import DuplicateKeyError
+
+from inbox import events
+from inbox.documents import (
+    Channel,
+    Customer,
+    Message,
+    Priority,
+    Ticket,
+    TicketStatus,
+    User,
+    utcnow,
+)
+from inbox.errors import Conflict, NotFound, ValidationFailed
+from inbox.ports import EventPublisher
+from inbox.views import TicketView, message_view, ticket_view
+
+UNASSIGNED = "unassigned"
+OPEN_STATES = (TicketStatus.OPEN, TicketStatus.PENDING)
+
+
+def open_key(channel_id: str, thread_id: str) -> str:
+    return f"{channel_id}:{thread_id}"
+
+
+@dataclass(frozen=True)
+class TicketFilters:
+    status: TicketStatus | None = None
+    assignee_id: str | None = None  # a user id, or UNASSIGNED
+    channel_id: str | None = None
+    priority: Priority | None = None
+    customer_id: str | None = None
+
+
+async def views(tickets: list[Ticket]) -> list[TicketView]:
+    """Views for a page of tickets with three batched look-ups, not three per ticket."""
+    channel_ids = {t.channel_id for t in tickets}
+    customer_ids = {t.customer_id for t in tickets if t.customer_id}
+    user_ids = {t.assignee_id for t in tickets if t.assignee_id}
+    chans = {c.id: c for c in await Channel.find({"_id": {"$in": list(channel_ids)}}).to_list()}
+    custs = (
+        {c.id: c for c in await Customer.find({"_id": {"$in": list(customer_ids)}}).to_list()}
+        if customer_ids
+        else {}
+    )
+    users = (
+        {u.id: u for u in await User.find({"_id": {"$in": list(user_ids)}}).to_list()}
+        if user_ids
+        else {}
+    )
+    return [
+        ticket_view(
+            t,
+            chans.get(t.channel_id),
+            custs.get(t.customer_id or ""),
+            users.get(t.assignee_id or ""),
+        )
+        for t in tickets
+    ]
+
+
+async def view(ticket: Ticket) -> TicketView:
+    return (await views([ticket]))[0]
+
+
+async def publish(publisher: EventPublisher, name: str, ticket: Ticket) -> None:
+    await publisher.publish(ticket.org_id, name, (await view(ticket)).dump())
+
+
+async def list_tickets(
+    org_id: str, filters: TicketFilters, skip: int, limit: int
+) -> tuple[list[Ticket], int]:
+    query: dict[str, Any] = {"orgId": org_id}
+    if filters.status:
+        query["status"] = filters.status.value
+    if filters.assignee_id == UNASSIGNED:
+        query["assigneeId"] = None
+    elif filters.assignee_id:
+        query["assigneeId"] = filters.assignee_id
+    if filters.channel_id:
+        query["channelId"] = filters.channel_id
+    if filters.priority:
+        query["priority"] = filters.priority.value
+    if filters.customer_id:
+        query["customerId"] = filters.customer_id
+    found = Ticket.find(query)
+    total = await found.count()
+    page = await found.sort(-Ticket.last_activity_at, -Ticket.id).skip(skip).limit(limit).to_list()
+    return page, total
+
+
+async def get(org_id: str, ticket_id: str) -> Ticket:
+    ticket = await Ticket.find_one(Ticket.org_id == org_id, Ticket.id == ticket_id)
+    if ticket is None:
+        raise NotFound("Ticket not found")
+    return ticket
+
+
+async def get_with_messages(org_id: str, ticket_id: str, limit: int = 200) -> dict[str, Any]:
+    ticket = await get(org_id, ticket_id)
+    msgs = (
+        await Message.find(Message.ticket_id == ticket.id)
+        .sort(+Message.timestamp, +Message.created_at)
+        .limit(limit)
+        .to_list()
+    )
+    senders = {m.sender_user_id for m in msgs if m.sender_user_id}
+    users = {u.id: u for u in await User.find({"_id": {"$in": list(senders)}}).to_list()} if senders else {}
+    out = (await view(ticket)).dump()
+    out["messages"] = [message_view(m, users.get(m.sender_user_id or "")).dump() for m in msgs]
+    return out
+
+
+async def create(
+    publisher: EventPublisher,
+    org_id: str,
+    *,
+    channel_id: str,
+    customer_id: str,
+    subject: str,
+    priority: Priority,
+) -> Ticket:
+    channel = await Channel.find_one(
+        Channel.org_id == org_id, Channel.id == channel_id, Channel.deleted_at == None  # noqa: E711
+    )
+    if channel is None:
+        raise ValidationFailed("Unknown channel", details={"channelId": "no such channel"})
+    customer = await Customer.find_one(Customer.org_id == org_id, Customer.id == customer_id)
+    if customer is None:
+        raise ValidationFailed("Unknown customer", details={"customerId": "no such customer"})
+    if customer.platform != channel.type:
+        raise ValidationFailed(
+            "Customer is not on this channel's platform",
+            details={"customerId": f"customer is on {customer.platform}, channel is {channel.type}"},
+        )
+    ticket = Ticket(
+        org_id=org_id,
+        channel_id=channel.id,
+        customer_id=customer.id,
+        external_thread_id=customer.external_id,
+        subject=subject,
+        priority=priority,
+        open_key=open_key(channel.id, customer.external_id),
+    )
+    try:
+        await ticket.insert()
+    except DuplicateKeyError as exc:
+        existing = await Ticket.find_one(Ticket.open_key == ticket.open_key)
+        raise Conflict(
+            "This customer already has an open ticket on this channel",
+            code="OPEN_TICKET_EXISTS",
+            details={"ticketId": existing.id if existing else None},
+        ) from exc
+    await Customer.get_pymongo_collection().update_one(
+        {"_id": customer.id}, {"$addToSet": {"channelIds": channel.id}}
+    )
+    await publish(publisher, events.TICKET_CREATED, ticket)
+    return ticket
+
+
+async def _apply(ticket: Ticket, changes: dict[str, Any]) -> Ticket:
+    """Write field changes; moving between open and closed states maintains `openKey`."""
+    now = utcnow()
+    update: dict[str, Any] = {"$set": {**changes, "updatedAt": now, "lastActivityAt": now}}
+    new_status = changes.get("status")
+    if new_status == TicketStatus.CLOSED and ticket.status != TicketStatus.CLOSED:
+        update["$set"]["closedAt"] = now
+        update["$unset"] = {"openKey": ""}
+    elif new_status in OPEN_STATES and ticket.status == TicketStatus.CLOSED:
+        update["$set"]["openKey"] = open_key(ticket.channel_id, ticket.external_thread_id)
+        update["$unset"] = {"closedAt": ""}
+    try:
+        await Ticket.get_pymongo_collection().update_one({"_id": ticket.id}, update)
+    except DuplicateKeyError as exc:
+        raise Conflict(
+            "Another ticket is already open for this conversation", code="OPEN_TICKET_EXISTS"
+        ) from exc
+    refreshed = await Ticket.find_one(Ticket.id == ticket.id)
+    assert refreshed is not None
+    return refreshed
+
+
+async def update(
+    publisher: EventPublisher,
+    org_id: str,
+    ticket_id: str,
+    *,
+    subject: str | None = None,
+    status: TicketStatus | None = None,
+    priority: Priority | None = None,
+) -> Ticket:
+    ticket = await get(org_id, ticket_id)
+    changes: dict[str, Any] = {}
+    if subject is not None:
+        changes["subject"] = subject
+    if status is not None:
+        changes["status"] = status.value
+    if priority is not None:
+        changes["priority"] = priority.value
+    if not changes:
+        return ticket
+    ticket = await _apply(ticket, changes)
+    await publish(publisher, events.TICKET_UPDATED, ticket)
+    return ticket
+
+
+async def assign(publisher: EventPublisher, org_id: str, ticket_id: str, assignee_id: str | None) -> Ticket:
+    ticket = await get(org_id, ticket_id)
+    if assignee_id is not None:
+        user = await User.find_one(User.org_id == org_id, User.id == assignee_id)
+        if user is None or not user.is_active:
+            raise ValidationFailed(
+                "Assignee must be an active user of this organisation",
+                details={"assigneeId": "not an active user of this organisation"},
+            )
+    ticket = await _apply(ticket, {"assigneeId": assignee_id})
+    await publish(publisher, events.TICKET_UPDATED, ticket)
+    return ticket
+
+
+async def close(publisher: EventPublisher, org_id: str, ticket_id: str) -> Ticket:
+    return await update(publisher, org_id, ticket_id, status=TicketStatus.CLOSED)

@@ -1,0 +1,151 @@
+"""Webhook intake: verify, journal durably, hand to the stream. Threading happens later.
+
+A delivery is answered 2xx only after its journal entry is written, so whatever happens to
+the broker or a worker afterwards, `redeliver_stale` can hand it over again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import logging
+from datetime import timedelta
+from typing import Any
+
+from pymongo.errors import DuplicateKeyError
+
+from connectors import get_connector, signature
+from connectors.base import MalformedPayload
+from inbox.documents import Channel, WebhookDelivery, utcnow
+from inbox.errors import Forbidden, NotFound, Unauthorized, ValidationFailed
+from inbox.ports import Deps
+from inbox.services import channels as channel_service
+from streams import topics
+from streams.records import InboundRecord, thread_key
+
+log = logging.getLogger(__name__)
+
+
+async def verify_subscription(channel_id: str, mode: str | None, token: str | None, challenge: str | None) -> str:
+    """Meta's GET handshake: echo `hub.challenge` when the verify token matches."""
+    channel = await channel_service.get_for_webhook(channel_id)
+    expected = channel.config.get("webhookVerifyToken")
+    if mode != "subscribe" or not expected or not token or not _same(expected, token):
+        raise Forbidden("Webhook verification failed", code="VERIFY_TOKEN_MISMATCH")
+    if challenge is None:
+        raise ValidationFailed("hub.challenge is required", details={"hub.challenge": "required"})
+    return challenge
+
+
+def _same(a: str, b: str) -> bool:
+    return hmac.compare_digest(a.encode(), b.encode())
+
+
+def delivery_id(channel_id: str, raw_body: bytes) -> str:
+    return hashlib.sha256(channel_id.encode() + b"\0" + raw_body).hexdigest()
+
+
+async def accept(deps: Deps, channel_id: str, raw_body: bytes, signature_header: str | None) -> None:
+    channel = await channel_service.get_for_webhook(channel_id)
+    connector = get_connector(channel.type)
+    if connector is None:
+        raise NotFound(f"{channel.type} channels have no webhook connector yet")
+    app_secret = channel.config.get("appSecret")
+    # Every Meta channel has an appSecret (its config requires one); only a MOCK channel
+    # created without one accepts unsigned posts, for local development.
+    if app_secret:
+        if not signature_header:
+            raise Unauthorized("Missing X-Hub-Signature-256", code="SIGNATURE_MISSING")
+        if not signature.verify(app_secret, raw_body, signature_header):
+            raise Forbidden("Invalid X-Hub-Signature-256", code="SIGNATURE_INVALID")
+    try:
+        payload = json.loads(raw_body)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ValidationFailed("Body is not valid JSON", code="INVALID_JSON") from exc
+    if not isinstance(payload, dict):
+        raise ValidationFailed("Body must be a JSON object", code="INVALID_JSON")
+
+    delivery = WebhookDelivery(
+        id=delivery_id(channel.id, raw_body),
+        org_id=channel.org_id,
+        channel_id=channel.id,
+        body=raw_body.decode(),
+    )
+    try:
+        events = connector.parse(payload, channel.config)
+    except MalformedPayload as exc:
+        # Signed by the platform but unreadable: keep it with the reason, answer 2xx so the
+        # platform does not retry it forever, and never let it reach a worker.
+        delivery.status = "FAILED"
+        delivery.errors = [{"reason": str(exc)}]
+        log.warning("webhook %s on channel %s unreadable: %s", delivery.id, channel.id, exc)
+        events = []
+    delivery.event_count = len(events)
+    if not events and delivery.status == "RECEIVED":
+        delivery.status = "PROCESSED"
+    try:
+        await delivery.insert()
+    except DuplicateKeyError:
+        return  # a redelivery of a body we already hold: it is (or will be) threaded once
+    await hand_off(deps, channel, delivery.id, events, indexes=range(len(events)))
+
+
+async def hand_off(
+    deps: Deps, channel: Channel, delivery_id: str, events: list[Any], indexes: Any
+) -> None:
+    topic = topics.inbound(deps.settings)
+    for i in indexes:
+        event = events[i]
+        record = InboundRecord(
+            delivery_id=delivery_id, index=i, org_id=channel.org_id, channel_id=channel.id, event=event
+        )
+        await deps.stream.send(topic, thread_key(channel.id, event.thread_id), record.model_dump(mode="json"))
+
+
+async def mark_done(delivery_id: str, indexes: list[int]) -> None:
+    coll = WebhookDelivery.get_pymongo_collection()
+    doc = await coll.find_one_and_update(
+        {"_id": delivery_id},
+        {"$addToSet": {"doneEvents": {"$each": indexes}}, "$set": {"updatedAt": utcnow()}},
+        projection={"eventCount": 1, "doneEvents": 1, "status": 1},
+        return_document=True,
+    )
+    if doc and doc.get("status") == "RECEIVED" and len(doc.get("doneEvents", [])) >= doc.get("eventCount", 0):
+        await coll.update_one({"_id": delivery_id}, {"$set": {"status": "PROCESSED"}})
+
+
+async def record_error(delivery_id: str, index: int, reason: str) -> None:
+    await WebhookDelivery.get_pymongo_collection().update_one(
+        {"_id": delivery_id},
+        {"$push": {"errors": {"index": index, "reason": reason[:2000], "at": utcnow()}}},
+    )
+
+
+async def redeliver_stale(deps: Deps, limit: int = 500) -> int:
+    """Hand deliveries that are still unfinished after a while to the stream again.
+
+    This is what makes "nothing accepted is lost" hold when the broker (memory-only when
+    embedded) or a worker dies: the journal is the source of truth, threading is idempotent.
+    """
+    cutoff = utcnow() - timedelta(seconds=deps.settings.redelivery_after_seconds)
+    stale = await WebhookDelivery.find(
+        WebhookDelivery.status == "RECEIVED", WebhookDelivery.updated_at < cutoff
+    ).limit(limit).to_list()
+    count = 0
+    for delivery in stale:
+        channel = await Channel.find_one(Channel.id == delivery.channel_id)
+        connector = get_connector(channel.type) if channel else None
+        if channel is None or connector is None:
+            await WebhookDelivery.get_pymongo_collection().update_one(
+                {"_id": delivery.id}, {"$set": {"status": "FAILED"}}
+            )
+            continue
+        events = connector.parse(json.loads(delivery.body), channel.config)
+        todo = [i for i in range(len(events)) if i not in set(delivery.done_events)]
+        await hand_off(deps, channel, delivery.id, events, indexes=todo)
+        await WebhookDelivery.get_pymongo_collection().update_one(
+            {"_id": delivery.id}, {"$set": {"updatedAt": utcnow()}}
+        )
+        count += len(todo)
+    return count

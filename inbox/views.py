@@ -1,0 +1,229 @@
+"""What the API and the websocket show of each document: one pydantic model per shape.
+
+The same models render HTTP responses and realtime event data, so a ticket looks the same
+whether it was fetched or pushed. Secrets never reach a view (see `channel_view`).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+from pydantic.alias_generators import to_camel
+
+from inbox import documents as d
+
+
+class View(BaseModel):
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True)
+
+    def dump(self) -> dict[str, Any]:
+        return self.model_dump(mode="json", by_alias=True)
+
+
+class UserView(View):
+    id: str
+    email: str
+    name: str
+    role: d.Role
+    org_id: str
+    is_active: bool
+    created_at: datetime
+
+
+class AuthUserView(View):
+    id: str
+    email: str
+    name: str
+    role: d.Role
+    org_id: str
+
+
+class OrgView(View):
+    id: str
+    name: str
+    created_at: datetime
+    updated_at: datetime
+
+
+class InviteView(View):
+    id: str
+    email: str
+    role: d.Role
+    accepted: bool
+    expires_at: datetime
+    created_at: datetime
+
+
+class ChannelView(View):
+    id: str
+    type: d.ChannelType
+    name: str
+    config: dict[str, Any]
+    is_active: bool
+    webhook_url: str
+    created_at: datetime
+    updated_at: datetime
+
+
+class Ref(View):
+    id: str
+    name: str
+
+
+class ChannelRef(Ref):
+    type: d.ChannelType
+
+
+class CustomerRef(Ref):
+    platform: d.ChannelType
+
+
+class CustomerView(View):
+    id: str
+    name: str
+    avatar: str | None
+    platform: d.ChannelType
+    external_id: str
+    last_message_at: datetime | None
+    last_message: str | None
+    is_active: bool
+    metadata: dict[str, Any]
+    created_at: datetime
+    updated_at: datetime
+
+
+class TicketView(View):
+    id: str
+    subject: str
+    status: d.TicketStatus
+    priority: d.Priority
+    channel_id: str
+    customer_id: str | None
+    assignee_id: str | None
+    external_thread_id: str
+    last_message_at: datetime | None
+    last_message_preview: str | None
+    created_at: datetime
+    updated_at: datetime
+    channel: ChannelRef | None
+    customer: CustomerRef | None
+    assignee: Ref | None
+
+
+class MessageView(View):
+    id: str
+    ticket_id: str
+    channel_id: str
+    direction: d.Direction
+    external_message_id: str | None
+    sender_name: str
+    content: str
+    type: str
+    metadata: dict[str, Any]
+    status: d.DeliveryStatus
+    error: dict[str, Any] | None
+    timestamp: datetime
+    created_at: datetime
+    updated_at: datetime
+    sender_user: Ref | None
+
+
+class TicketWithMessagesView(TicketView):
+    messages: list[MessageView]
+
+
+def user_view(user: d.User) -> UserView:
+    return UserView.model_validate(user, from_attributes=True)
+
+
+def auth_user_view(user: d.User) -> AuthUserView:
+    return AuthUserView.model_validate(user, from_attributes=True)
+
+
+def org_view(org: d.Organisation) -> OrgView:
+    return OrgView.model_validate(org, from_attributes=True)
+
+
+def invite_view(invite: d.Invite) -> InviteView:
+    return InviteView(
+        id=invite.id,
+        email=invite.email,
+        role=invite.role,
+        accepted=invite.accepted_at is not None,
+        expires_at=invite.expires_at,
+        created_at=invite.created_at,
+    )
+
+
+def channel_view(channel: d.Channel, secret_fields: frozenset[str], public_url: str) -> ChannelView:
+    # Secrets are write-only: shown only as whether they are set.
+    config = {
+        k: ("********" if v else "") if k in secret_fields else v
+        for k, v in channel.config.items()
+        if k != "apiBaseUrl" or v
+    }
+    return ChannelView(
+        id=channel.id,
+        type=channel.type,
+        name=channel.name,
+        config=config,
+        is_active=channel.is_active,
+        webhook_url=f"{public_url.rstrip('/')}/webhook/{channel.id}",
+        created_at=channel.created_at,
+        updated_at=channel.updated_at,
+    )
+
+
+def customer_view(customer: d.Customer) -> CustomerView:
+    return CustomerView.model_validate(customer, from_attributes=True)
+
+
+def ticket_view(
+    ticket: d.Ticket,
+    channel: d.Channel | None,
+    customer: d.Customer | None,
+    assignee: d.User | None,
+) -> TicketView:
+    return TicketView(
+        id=ticket.id,
+        subject=ticket.subject,
+        status=ticket.status,
+        priority=ticket.priority,
+        channel_id=ticket.channel_id,
+        customer_id=ticket.customer_id,
+        assignee_id=ticket.assignee_id,
+        external_thread_id=ticket.external_thread_id,
+        last_message_at=ticket.last_message_at,
+        last_message_preview=ticket.last_message_preview,
+        created_at=ticket.created_at,
+        updated_at=ticket.updated_at,
+        channel=ChannelRef(id=channel.id, name=channel.name, type=channel.type) if channel else None,
+        customer=(
+            CustomerRef(id=customer.id, name=customer.name, platform=customer.platform)
+            if customer
+            else None
+        ),
+        assignee=Ref(id=assignee.id, name=assignee.name) if assignee else None,
+    )
+
+
+def message_view(message: d.Message, sender: d.User | None = None) -> MessageView:
+    return MessageView(
+        id=message.id,
+        ticket_id=message.ticket_id,
+        channel_id=message.channel_id,
+        direction=message.direction,
+        external_message_id=message.external_message_id,
+        sender_name=message.sender_name,
+        content=message.content,
+        type=message.type,
+        metadata=message.metadata,
+        status=message.status,
+        error=message.error,
+        timestamp=message.timestamp,
+        created_at=message.created_at,
+        updated_at=message.updated_at,
+        sender_user=Ref(id=sender.id, name=sender.name) if sender else None,
+    )

@@ -1,0 +1,208 @@
+"""The faust-streaming worker: threads inbound events and sends outbound messages.
+
+Records of one conversation share a key, hence a partition, hence one worker at a time. A
+worker takes records in small batches and runs different conversations of a batch
+concurrently while keeping each conversation's records in order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import defaultdict
+from collections.abc import Awaitable, Callable, Iterable
+from typing import Any
+
+import faust
+from pymongo.errors import ConnectionFailure, PyMongoError
+from redis.exceptions import ConnectionError as RedisConnectionError
+
+from connectors.base import InboundMessage
+from inbox.config import Settings
+from inbox.documents import Channel
+from inbox.services import messages as message_service
+from inbox.services import threading as threading_service
+from inbox.services import webhooks as webhook_service
+from streams import topics
+from streams.context import WorkerContext
+from streams.records import InboundRecord, OutboundRecord, thread_key
+
+log = logging.getLogger(__name__)
+
+# Outages worth waiting out (the record is retried); anything else is a bad record or a bug
+# (the record is logged against its delivery and skipped so the next one is processed).
+_TRANSIENT = (ConnectionFailure, RedisConnectionError, OSError, asyncio.TimeoutError)
+
+
+def create_app(settings: Settings) -> tuple[faust.App, WorkerContext]:
+    app = faust.App(
+        settings.kafka_group_id,
+        broker=f"kafka://{settings.kafka_bootstrap}",
+        value_serializer="json",
+        web_enabled=False,
+        topic_partitions=settings.topic_partitions,
+        topic_allow_declare=True,
+        consumer_auto_offset_reset="earliest",
+        # Short session and rebalance settings: a worker joins (and a dead one's partitions
+        # move) within seconds instead of faust's minute-scale defaults.
+        broker_session_timeout=10.0,
+        broker_heartbeat_interval=1.0,
+        broker_rebalance_timeout=10.0,
+        broker_commit_interval=1.0,
+        stream_wait_empty=False,
+        producer_acks=-1,
+    )
+    ctx = WorkerContext(settings)
+    inbound_topic = app.topic(topics.inbound(settings), key_type=str, value_type=dict, key_serializer="raw")
+    outbound_topic = app.topic(topics.outbound(settings), key_type=str, value_type=dict, key_serializer="raw")
+
+    @app.agent(inbound_topic)
+    async def thread_inbound(stream: faust.StreamT) -> None:
+        deps = await ctx.deps()
+        channels: dict[str, Channel] = {}
+
+        async def channel_of(channel_id: str) -> Channel | None:
+            if channel_id not in channels:
+                found = await Channel.find_one(Channel.id == channel_id)
+                if found is None:
+                    return None
+                channels[channel_id] = found
+            return channels[channel_id]
+
+        async def apply(record: InboundRecord) -> None:
+            channel = await channel_of(record.channel_id)
+            if channel is None:
+                await webhook_service.record_error(record.delivery_id, record.index, "channel no longer exists")
+            elif isinstance(record.event, InboundMessage):
+                await threading_service.apply_message(deps.events, channel, record.event, record.source)
+            else:
+                await threading_service.apply_status(deps.events, channel, record.event)
+
+        async for batch in stream.take(500, within=0.02):
+            records = _parse_all(batch, InboundRecord)
+            finished: list[InboundRecord] = []
+
+            async def handle(r: InboundRecord) -> None:
+                if await _guarded(apply, r, on_error=_inbound_failed):
+                    finished.append(r)
+
+            await _per_conversation(
+                records, key=lambda r: thread_key(r.channel_id, r.event.thread_id), handle=handle
+            )
+            # Only finished events are marked done; the rest stay for the sweeper.
+            done: dict[str, list[int]] = defaultdict(list)
+            for r in finished:
+                done[r.delivery_id].append(r.index)
+            for delivery_id, indexes in done.items():
+                await _retrying(lambda d=delivery_id, i=indexes: webhook_service.mark_done(d, i))
+            if len(channels) > 1000:
+                channels.clear()
+
+    @app.agent(outbound_topic)
+    async def send_outbound(stream: faust.StreamT) -> None:
+        deps = await ctx.deps()
+
+        async def on_error(record: OutboundRecord, exc: BaseException) -> None:
+            log.error("sending message %s failed: %r", record.message_id, exc)
+
+        async for batch in stream.take(100, within=0.02):
+            records = _parse_all(batch, OutboundRecord)
+            await _per_conversation(
+                records,
+                key=lambda r: r.conversation,
+                handle=lambda r: _guarded(
+                    lambda x: message_service.send(deps, x), r, on_error=on_error
+                ),
+            )
+
+    @app.timer(interval=settings.worker_heartbeat_seconds)
+    async def heartbeat() -> None:
+        await ctx.deps()
+        assignment = app.consumer.assignment() if app.consumer else set()
+        await ctx.heartbeat(len(assignment))
+
+    @app.timer(interval=max(5.0, settings.redelivery_after_seconds / 3))
+    async def sweep() -> None:
+        """Re-hand stale journal entries and queued sends (one worker at a time)."""
+        deps = await ctx.deps()
+        assert ctx.redis is not None
+        if not await ctx.redis.set("inbox:sweeper-lock", ctx.worker_id, nx=True, ex=20):
+            return
+        try:
+            redelivered = await webhook_service.redeliver_stale(deps)
+            requeued = await message_service.requeue_stale(deps)
+            if redelivered or requeued:
+                log.warning("sweeper handed over %d inbound events and %d sends", redelivered, requeued)
+        except PyMongoError:
+            log.warning("sweeper skipped a round: database unavailable", exc_info=True)
+        finally:
+            await ctx.redis.delete("inbox:sweeper-lock")
+
+    @app.on_shutdown.connect  # type: ignore[misc]
+    async def _close(app: faust.App, **kwargs: Any) -> None:
+        await ctx.close()
+
+    return app, ctx
+
+
+def _parse_all(batch: Iterable[Any], model: Any) -> list[Any]:
+    out = []
+    for value in batch:
+        try:
+            out.append(model.model_validate(value))
+        except Exception as exc:  # noqa: BLE001 - a record we cannot read must not stop the stream
+            log.error("skipping unreadable %s record: %r", model.__name__, exc)
+    return out
+
+
+async def _per_conversation(
+    records: list[Any], key: Callable[[Any], str], handle: Callable[[Any], Awaitable[None]]
+) -> None:
+    """Run each conversation's records in order, different conversations concurrently."""
+    groups: dict[str, list[Any]] = defaultdict(list)
+    for r in records:
+        groups[key(r)].append(r)
+
+    async def run(group: list[Any]) -> None:
+        for r in group:
+            await handle(r)
+
+    await asyncio.gather(*(run(g) for g in groups.values()))
+
+
+async def _guarded(
+    fn: Callable[[Any], Awaitable[Any]],
+    record: Any,
+    on_error: Callable[[Any, BaseException], Awaitable[None]],
+) -> bool:
+    """Process one record; False when an outage outlasted the retries (try again later)."""
+    try:
+        await _retrying(lambda: fn(record))
+        return True
+    except _TRANSIENT:
+        log.warning("record left for the sweeper: services unavailable", exc_info=True)
+        return False
+    except Exception as exc:  # noqa: BLE001
+        log.exception("record skipped")
+        try:
+            await on_error(record, exc)
+        except Exception:  # noqa: BLE001
+            log.exception("could not record the failure")
+        return True
+
+
+async def _retrying(fn: Callable[[], Awaitable[Any]], attempts: int = 8) -> Any:
+    """Wait out short outages of Mongo/Redis; after that the sweeper takes over."""
+    delay = 0.25
+    for attempt in range(attempts):
+        try:
+            return await fn()
+        except _TRANSIENT:
+            if attempt == attempts - 1:
+                raise
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 5.0)
+
+
+async def _inbound_failed(record: InboundRecord, exc: BaseException) -> None:
+    await webhook_service.record_error(record.delivery_id, record.index, f"{type(exc).__name__}: {exc}")

@@ -1,0 +1,35 @@
+"""What travels on the Kafka topics (JSON), shared by the web producers and the worker."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel
+
+from connectors.base import InboundEvent
+
+
+class InboundRecord(BaseModel):
+    """One parsed event of one webhook delivery. Key: "<channelId>:<threadId>"."""
+
+    delivery_id: str
+    index: int
+    org_id: str
+    channel_id: str
+    event: InboundEvent
+
+    @property
+    def source(self) -> str:
+        return f"{self.delivery_id}#{self.index}"
+
+
+class OutboundRecord(BaseModel):
+    """An outbound message to send. Key: "<channelId>:<threadId>", so one conversation's
+    replies leave in the order they were written."""
+
+    org_id: str
+    message_id: str
+    conversation: str
+    """The record key, "<channelId>:<threadId>": sends of one conversation stay in order."""
+
+
+def thread_key(channel_id: str, thread_id: str) -> str:
+    return f"{channel_id}:{thread_id}"

@@ -1,0 +1,65 @@
+"""Shared fixtures: real servers, started once per test session.
+
+MongoDB protocol (secantusd-py) and Kafka protocol (Tansu) come from their wheels; Redis is the
+machine's own when one answers on 127.0.0.1:6379, else valkey-server from its wheel. Each
+session uses its own database name and topic prefix, so runs never see each other's data.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+
+from inbox.config import Settings
+from inbox.embedded import EmbeddedServers, ServiceURLs, redis_answers
+
+MACHINE_REDIS = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+
+
+@pytest.fixture(scope="session")
+def service_urls(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServiceURLs]:
+    data_dir: Path = tmp_path_factory.mktemp("servers")
+    servers = EmbeddedServers(
+        data_dir,
+        mongodb_uri=os.environ.get("TEST_MONGODB_URI") or None,
+        kafka_bootstrap=os.environ.get("TEST_KAFKA_BOOTSTRAP") or None,
+        redis_url=MACHINE_REDIS if redis_answers(MACHINE_REDIS) else None,
+    )
+    urls = servers.start()
+    yield urls
+    servers.stop()
+
+
+@pytest.fixture(scope="session")
+def settings(service_urls: ServiceURLs) -> Settings:
+    run = uuid.uuid4().hex[:8]
+    return Settings.from_env(
+        mongodb_uri=service_urls.mongodb_uri,
+        mongodb_db=f"inbox_test_{run}",
+        kafka_bootstrap=service_urls.kafka_bootstrap,
+        redis_url=service_urls.redis_url,
+        topic_prefix=f"test{run}",
+        kafka_group_id=f"inbox-worker-{run}",
+        topic_partitions=4,
+        jwt_secret=f"test-secret-{uuid.uuid4().hex}{uuid.uuid4().hex}",
+        bcrypt_rounds=4,
+        redelivery_after_seconds=5.0,
+        send_backoff_base_seconds=0.05,
+        worker_heartbeat_seconds=1.0,
+        public_url="http://testserver",
+    )
+
+
+@pytest.fixture(scope="session")
+async def db(settings: Settings) -> AsyncIterator[None]:
+    """Beanie bound to the session's database, for tests that call services directly."""
+    from inbox import db as inbox_db
+
+    client = await inbox_db.connect(settings)
+    yield
+    await client.drop_database(settings.mongodb_db)
+    await client.close()

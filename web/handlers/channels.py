@@ -1,0 +1,78 @@
+"""/orgs/{orgId}/channels: channel admin; secrets are accepted but never shown."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from inbox.documents import Channel, Role
+from inbox.services import channels as channel_service
+from inbox.views import channel_view, customer_view
+from web import keys
+from web.auth import authenticated, current_user
+from web.pagination import page_of, paged_response
+from web.parsing import json_body
+from web.schemas import ChannelCreateBody, ChannelUpdateBody
+
+
+def _view(request: web.Request, channel: Channel) -> dict:
+    settings = request.app[keys.SETTINGS]
+    return channel_view(channel, channel_service.secret_fields(channel.type), settings.public_url).dump()
+
+
+@authenticated(Role.ADMIN)
+async def create(request: web.Request) -> web.Response:
+    body = await json_body(request, ChannelCreateBody)
+    channel = await channel_service.create(
+        current_user(request).org_id, type=body.type, name=body.name, config=body.config
+    )
+    return web.json_response(_view(request, channel), status=201)
+
+
+@authenticated()
+async def list_channels(request: web.Request) -> web.Response:
+    page = page_of(request)
+    channels, total = await channel_service.list_channels(current_user(request).org_id, page.skip, page.limit)
+    return paged_response(request, [_view(request, c) for c in channels], total, page)
+
+
+@authenticated()
+async def get(request: web.Request) -> web.Response:
+    channel = await channel_service.get(current_user(request).org_id, request.match_info["channelId"])
+    return web.json_response(_view(request, channel))
+
+
+@authenticated(Role.ADMIN)
+async def update(request: web.Request) -> web.Response:
+    body = await json_body(request, ChannelUpdateBody)
+    channel = await channel_service.update(
+        current_user(request).org_id,
+        request.match_info["channelId"],
+        name=body.name,
+        config=body.config,
+        is_active=body.is_active,
+    )
+    return web.json_response(_view(request, channel))
+
+
+@authenticated(Role.ADMIN)
+async def delete(request: web.Request) -> web.Response:
+    await channel_service.delete(current_user(request).org_id, request.match_info["channelId"])
+    return web.json_response({"success": True, "message": "Channel deleted"})
+
+
+@authenticated()
+async def customers(request: web.Request) -> web.Response:
+    page = page_of(request)
+    found, total = await channel_service.customers(
+        current_user(request).org_id, request.match_info["channelId"], page.skip, page.limit
+    )
+    return paged_response(request, [customer_view(c).dump() for c in found], total, page)
+
+
+@authenticated(Role.ADMIN)
+async def test_connection(request: web.Request) -> web.Response:
+    deps = request.app[keys.DEPS]
+    result = await channel_service.test_connection(
+        deps.settings, deps.http, current_user(request).org_id, request.match_info["channelId"]
+    )
+    return web.json_response(result.model_dump(mode="json"))

@@ -1,0 +1,67 @@
+"""/orgs/{orgId} and its users and invites."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from inbox.documents import Role
+from inbox.services import orgs as org_service
+from inbox.views import invite_view, org_view, user_view
+from web import keys
+from web.auth import authenticated, current_user
+from web.pagination import page_of, paged_response
+from web.parsing import json_body
+from web.schemas import InviteBody, OrgPatchBody
+
+
+@authenticated()
+async def get_org(request: web.Request) -> web.Response:
+    return web.json_response(org_view(await org_service.get_org(current_user(request).org_id)).dump())
+
+
+@authenticated(Role.ADMIN)
+async def patch_org(request: web.Request) -> web.Response:
+    body = await json_body(request, OrgPatchBody)
+    org = await org_service.update_org(current_user(request).org_id, name=body.name)
+    return web.json_response(org_view(org).dump())
+
+
+@authenticated()
+async def list_users(request: web.Request) -> web.Response:
+    page = page_of(request)
+    users, total = await org_service.list_users(current_user(request).org_id, page.skip, page.limit)
+    return paged_response(request, [user_view(u).dump() for u in users], total, page)
+
+
+@authenticated()
+async def get_user(request: web.Request) -> web.Response:
+    user = await org_service.get_user(current_user(request).org_id, request.match_info["userId"])
+    return web.json_response(user_view(user).dump())
+
+
+@authenticated(Role.ADMIN)
+async def invite(request: web.Request) -> web.Response:
+    body = await json_body(request, InviteBody)
+    me = current_user(request)
+    inv, token = await org_service.invite(
+        request.app[keys.SETTINGS], me.org_id, email=body.email, role=body.role, invited_by=me.id
+    )
+    data = invite_view(inv).dump()
+    data["token"] = token  # shown once; only its hash is stored
+    return web.json_response(data, status=201)
+
+
+@authenticated(Role.ADMIN)
+async def list_invites(request: web.Request) -> web.Response:
+    page = page_of(request)
+    invites, total = await org_service.list_invites(current_user(request).org_id, page.skip, page.limit)
+    return paged_response(request, [invite_view(i).dump() for i in invites], total, page)
+
+
+@authenticated(Role.ADMIN)
+async def deactivate(request: web.Request) -> web.Response:
+    me = current_user(request)
+    user = await org_service.deactivate(me.org_id, request.match_info["userId"], acting_user_id=me.id)
+    return web.json_response(
+        {"success": True, "message": f"User {user.email} deactivated", "user": user_view(user).dump()}
+    )

@@ -1,0 +1,98 @@
+"""GET /ws?token=...&since=...: the org's events, replayed from `since`, then live."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from datetime import UTC, datetime
+
+from aiohttp import WSMsgType, web
+
+from inbox import events
+from inbox.errors import ValidationFailed
+from inbox.realtime import OrgEvent, parse_event_id
+from inbox.security import read_access_token
+from inbox.services import auth as auth_service
+from inbox.errors import Unauthorized
+from web import keys
+
+CLOSE_TOKEN_EXPIRED = 4001
+CLOSE_RESYNC = 4002
+
+
+async def websocket(request: web.Request) -> web.StreamResponse:
+    token = request.query.get("token")
+    if not token:
+        raise Unauthorized("Missing token", code="TOKEN_MISSING")
+    settings = request.app[keys.SETTINGS]
+    user = await auth_service.authenticate(settings, token)
+    expires_at = read_access_token(token, settings.jwt_secret).expires_at
+    since = request.query.get("since")
+    if since:
+        try:
+            since_key = parse_event_id(since)
+        except ValueError as exc:
+            raise ValidationFailed("since must be an event id", details={"since": "not an event id"}) from exc
+
+    hub = request.app[keys.HUB]
+    log = request.app[keys.EVENT_LOG]
+    ws = web.WebSocketResponse(heartbeat=30)
+    await ws.prepare(request)
+    # Subscribe before replaying so nothing published in between falls through the gap;
+    # the live loop then skips what the replay already sent.
+    sub = await hub.subscribe(user.org_id)
+    last: tuple[int, int] = (0, 0)
+
+    async def send(event: OrgEvent) -> None:
+        nonlocal last
+        await ws.send_str(event.to_json())
+        last = parse_event_id(event.id)
+
+    async def pump() -> None:
+        nonlocal last
+        if since:
+            oldest = await log.oldest_id(user.org_id)
+            if oldest is not None and parse_event_id(oldest) > since_key and since_key != (0, 0):
+                await ws.send_str(json.dumps({"id": since, "event": events.RESYNC_REQUIRED, "data": {
+                    "reason": "Events after this id are no longer kept; reload the inbox.",
+                    "oldestId": oldest,
+                }}))
+            cursor = since
+            while True:
+                batch = await log.since(user.org_id, cursor)
+                for event in batch:
+                    await send(event)
+                if len(batch) < 1000:
+                    break
+                cursor = batch[-1].id
+        while True:
+            remaining = (expires_at - datetime.now(UTC)).total_seconds()
+            if remaining <= 0:
+                await ws.close(code=CLOSE_TOKEN_EXPIRED, message=b"token expired")
+                return
+            try:
+                event = await asyncio.wait_for(sub.queue.get(), timeout=remaining)
+            except TimeoutError:
+                continue
+            if sub.overflowed:
+                await ws.close(code=CLOSE_RESYNC, message=b"too far behind; reconnect with since")
+                return
+            if parse_event_id(event.id) > last:
+                await send(event)
+
+    pumping = asyncio.create_task(pump())
+    try:
+        async for msg in ws:
+            if msg.type == WSMsgType.TEXT and msg.data == "ping":
+                await ws.send_str(json.dumps({"event": "pong"}))
+            elif msg.type == WSMsgType.ERROR:
+                break
+            if pumping.done():
+                break
+    finally:
+        pumping.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await pumping
+        hub.unsubscribe(sub)
+    return ws

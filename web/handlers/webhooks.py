@@ -1,0 +1,46 @@
+"""/webhook/{channelId}: Meta's subscription handshake and message deliveries."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from inbox.errors import PayloadTooLarge
+from inbox.services import webhooks as webhook_service
+from web import keys
+
+
+async def verify(request: web.Request) -> web.Response:
+    challenge = await webhook_service.verify_subscription(
+        request.match_info["channelId"],
+        request.query.get("hub.mode"),
+        request.query.get("hub.verify_token"),
+        request.query.get("hub.challenge"),
+    )
+    return web.Response(text=challenge, content_type="text/plain")
+
+
+async def receive(request: web.Request) -> web.Response:
+    limit = request.app[keys.SETTINGS].webhook_max_bytes
+    if request.content_length is not None and request.content_length > limit:
+        raise PayloadTooLarge(f"Webhook body exceeds {limit} bytes")
+    raw = await _read_at_most(request, limit)
+    await webhook_service.accept(
+        request.app[keys.DEPS],
+        request.match_info["channelId"],
+        raw,
+        request.headers.get("X-Hub-Signature-256"),
+    )
+    return web.json_response({"ok": True})
+
+
+async def _read_at_most(request: web.Request, limit: int) -> bytes:
+    """The body, refusing it as soon as it grows past `limit` (chunked bodies have no
+    Content-Length to check up front)."""
+    chunks: list[bytes] = []
+    size = 0
+    while chunk := await request.content.readany():
+        size += len(chunk)
+        if size > limit:
+            raise PayloadTooLarge(f"Webhook body exceeds {limit} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)

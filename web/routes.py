@@ -1,0 +1,49 @@
+"""Every URL of the web process, in one place."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from web.handlers import auth, channels, health, orgs, realtime, tickets, webhooks
+
+
+def setup_routes(app: web.Application) -> None:
+    r = app.router
+    r.add_get("/health", health.health)
+
+    r.add_post("/auth/signup", auth.signup)
+    r.add_post("/auth/login", auth.login)
+    r.add_post("/auth/refresh", auth.refresh)
+    r.add_post("/auth/logout", auth.logout)
+    r.add_post("/auth/accept-invite", auth.accept_invite)
+    r.add_get("/auth/me", auth.me)
+
+    r.add_get("/orgs/{orgId}", orgs.get_org)
+    r.add_patch("/orgs/{orgId}", orgs.patch_org)
+    r.add_get("/orgs/{orgId}/users", orgs.list_users)
+    r.add_post("/orgs/{orgId}/users/invites", orgs.invite)
+    r.add_get("/orgs/{orgId}/users/invites/list", orgs.list_invites)
+    r.add_get("/orgs/{orgId}/users/{userId}", orgs.get_user)
+    r.add_post("/orgs/{orgId}/users/{userId}/deactivate", orgs.deactivate)
+
+    r.add_post("/orgs/{orgId}/channels", channels.create)
+    r.add_get("/orgs/{orgId}/channels", channels.list_channels)
+    r.add_get("/orgs/{orgId}/channels/{channelId}", channels.get)
+    r.add_put("/orgs/{orgId}/channels/{channelId}", channels.update)
+    r.add_delete("/orgs/{orgId}/channels/{channelId}", channels.delete)
+    r.add_get("/orgs/{orgId}/channels/{channelId}/customers", channels.customers)
+    r.add_post("/orgs/{orgId}/channels/{channelId}/test-connection", channels.test_connection)
+
+    r.add_get("/orgs/{orgId}/tickets", tickets.list_tickets)
+    r.add_post("/orgs/{orgId}/tickets", tickets.create)
+    r.add_get("/orgs/{orgId}/tickets/{ticketId}", tickets.get)
+    r.add_put("/orgs/{orgId}/tickets/{ticketId}", tickets.update)
+    r.add_post("/orgs/{orgId}/tickets/{ticketId}/assign", tickets.assign)
+    r.add_post("/orgs/{orgId}/tickets/{ticketId}/close", tickets.close)
+    r.add_get("/orgs/{orgId}/tickets/{ticketId}/messages", tickets.list_messages)
+    r.add_post("/orgs/{orgId}/tickets/{ticketId}/messages", tickets.post_message)
+
+    r.add_get("/webhook/{channelId}", webhooks.verify)
+    r.add_post("/webhook/{channelId}", webhooks.receive)
+
+    r.add_get("/ws", realtime.websocket)

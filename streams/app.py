@@ -53,8 +53,8 @@ def create_app(settings: Settings) -> tuple[faust.App, WorkerContext]:
         producer_acks=-1,
     )
     ctx = WorkerContext(settings)
-    inbound_topic = app.topic(topics.inbound(settings), key_type=str, value_type=dict, key_serializer="raw")
-    outbound_topic = app.topic(topics.outbound(settings), key_type=str, value_type=dict, key_serializer="raw")
+    inbound_topic = app.topic(topics.inbound(settings), key_serializer="raw")
+    outbound_topic = app.topic(topics.outbound(settings), key_serializer="raw")
 
     @app.agent(inbound_topic)
     async def thread_inbound(stream: faust.StreamT) -> None:
@@ -138,8 +138,8 @@ def create_app(settings: Settings) -> tuple[faust.App, WorkerContext]:
         finally:
             await ctx.redis.delete("inbox:sweeper-lock")
 
-    @app.on_shutdown.connect  # type: ignore[misc]
-    async def _close(app: faust.App, **kwargs: Any) -> None:
+    @app.on_before_shutdown.connect  # type: ignore[misc]
+    async def _close(sender: faust.App, **kwargs: Any) -> None:
         await ctx.close()
 
     return app, ctx

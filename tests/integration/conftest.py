@@ -34,7 +34,7 @@ class WorkerProcess:
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
-        env = {**os.environ, **self.settings.to_env(), "LOG_LEVEL": "WARNING"}
+        env = {**os.environ, **self.settings.to_env(), "LOG_LEVEL": os.environ.get("WORKER_LOG_LEVEL", "WARNING")}
         out = open(self.log_path, "ab")  # noqa: SIM115 - closed with the process
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "inbox.cli", "worker"], env=env, stdout=out, stderr=out
@@ -69,7 +69,11 @@ async def web_url(settings: Settings) -> AsyncIterator[str]:
 async def worker(settings: Settings, web_url: str, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[WorkerProcess]:
     proc = WorkerProcess(settings, tmp_path_factory.mktemp("worker") / "worker.log")
     proc.start()
-    await wait_healthy(web_url, timeout=60)
+    try:
+        await wait_healthy(web_url, timeout=60)
+    except AssertionError:
+        proc.stop()
+        raise AssertionError("worker never became healthy:\n" + proc.log_path.read_text()[-3000:]) from None
     yield proc
     proc.stop()
 

@@ -295,7 +295,12 @@ def test_batch_with_several_entries_changes_and_messages_keeps_payload_order() -
         p.whatsapp_value(statuses=[p.wa_status_item("wamid.OUT1", "read")]),
     )
     events = parse(p.whatsapp_batch(first, second))
-    assert [e.external_message_id for e in events] == ["wamid.A", "wamid.B", "wamid.C", "wamid.OUT1"]
+    assert [e.external_message_id for e in events] == [
+        "wamid.A",
+        "wamid.B",
+        "wamid.C",
+        "wamid.OUT1",
+    ]
     assert [e.thread_id for e in events] == [p.WA_ID, "222", "333", p.WA_ID]
     assert events[1].customer_name == "Customer 222"
     assert events[2].customer_name is None  # that change carried no contacts

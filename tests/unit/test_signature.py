@@ -11,7 +11,9 @@ from tests.fakes.payloads import meta_body, signed, whatsapp_text
 
 SECRET = "app-secret-123"
 # As Meta sends it: non-ASCII escaped as \u00e9, slashes escaped.
-RAW = b'{"object":"page","entry":[{"messaging":[{"message":{"text":"caf\\u00e9 \\/ cr\\u00e8me"}}]}]}'
+RAW = (
+    b'{"object":"page","entry":[{"messaging":[{"message":{"text":"caf\\u00e9 \\/ cr\\u00e8me"}}]}]}'
+)
 
 
 def test_signature_is_sha256_hmac_of_the_raw_body() -> None:

@@ -34,7 +34,11 @@ def cmd_web(args: argparse.Namespace) -> None:
     _logging()
     settings = Settings.from_env()
     web.run_app(
-        create_app(settings), host=args.host, port=args.port, access_log=None, print=None,
+        create_app(settings),
+        host=args.host,
+        port=args.port,
+        access_log=None,
+        print=None,
         shutdown_timeout=5.0,
     )
 
@@ -85,7 +89,9 @@ async def _first_admin(settings: Settings) -> tuple[str, str] | None:
         if await User.find_all().limit(1).count():
             return None
         email, password = "admin@inbox.local", secrets.token_urlsafe(12)
-        await auth_service.signup(settings, org_name="My Company", name="Admin", email=email, password=password)
+        await auth_service.signup(
+            settings, org_name="My Company", name="Admin", email=email, password=password
+        )
         return email, password
     finally:
         await client.close()
@@ -127,20 +133,38 @@ def cmd_up(args: argparse.Namespace) -> None:
         }
         logs = data_dir / "logs"
         logs.mkdir(exist_ok=True)
-        for role, extra in (("worker", []), ("web", ["--host", args.host, "--port", str(args.port)])):
+        for role, extra in (
+            ("worker", []),
+            ("web", ["--host", args.host, "--port", str(args.port)]),
+        ):
             out = open(logs / f"{role}.log", "ab")  # noqa: SIM115 - owned by the child
             procs.append(
-                subprocess.Popen([sys.executable, "-m", "inbox.cli", role, *extra], env=env, stdout=out, stderr=out)
+                subprocess.Popen(
+                    [sys.executable, "-m", "inbox.cli", role, *extra],
+                    env=env,
+                    stdout=out,
+                    stderr=out,
+                )
             )
         if not _wait_healthy(url, procs) and not stopping:
-            print(f"The inbox did not become healthy; see {logs}/web.log and worker.log", file=sys.stderr)
+            print(
+                f"The inbox did not become healthy; see {logs}/web.log and worker.log",
+                file=sys.stderr,
+            )
             stopping = True
         if not stopping:
-            creds = asyncio.run(_first_admin(Settings.from_env(mongodb_uri=urls.mongodb_uri, jwt_secret=env["JWT_SECRET"])))
+            creds = asyncio.run(
+                _first_admin(
+                    Settings.from_env(mongodb_uri=urls.mongodb_uri, jwt_secret=env["JWT_SECRET"])
+                )
+            )
             print(f"\n  Inbox is up: {url}", flush=True)
             print(f"  API health:  {url}/health", flush=True)
             if creds:
-                print(f"  First-run admin: {creds[0]} / {creds[1]}  (shown once; change it)", flush=True)
+                print(
+                    f"  First-run admin: {creds[0]} / {creds[1]}  (shown once; change it)",
+                    flush=True,
+                )
             print(f"  Data: {data_dir}   Logs: {logs}\n  Press Ctrl-C to stop.\n", flush=True)
         while not stopping:
             if any(p.poll() is not None for p in procs):

@@ -11,7 +11,10 @@ from inbox.documents import ALL_DOCUMENTS
 
 async def connect(settings: Settings) -> AsyncMongoClient:
     client: AsyncMongoClient = AsyncMongoClient(
-        settings.mongodb_uri, tz_aware=True, serverSelectionTimeoutMS=10_000, uuidRepresentation="standard"
+        settings.mongodb_uri,
+        tz_aware=True,
+        serverSelectionTimeoutMS=10_000,
+        uuidRepresentation="standard",
     )
     await init_beanie(database=client[settings.mongodb_db], document_models=ALL_DOCUMENTS)
     return client

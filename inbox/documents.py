@@ -249,8 +249,16 @@ class Message(_Base):
                 unique=True,
                 partialFilterExpression={"externalMessageId": {"$type": "string"}},
             ),
-            IndexModel([("ticketId", ASCENDING), ("timestamp", ASCENDING), ("createdAt", ASCENDING)]),
-            IndexModel([("channelId", ASCENDING), ("externalThreadId", ASCENDING), ("direction", ASCENDING)]),
+            IndexModel(
+                [("ticketId", ASCENDING), ("timestamp", ASCENDING), ("createdAt", ASCENDING)]
+            ),
+            IndexModel(
+                [
+                    ("channelId", ASCENDING),
+                    ("externalThreadId", ASCENDING),
+                    ("direction", ASCENDING),
+                ]
+            ),
             IndexModel([("status", ASCENDING), ("updatedAt", ASCENDING)]),
         ]
 

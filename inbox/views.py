@@ -199,7 +199,9 @@ def ticket_view(
         last_message_preview=ticket.last_message_preview,
         created_at=ticket.created_at,
         updated_at=ticket.updated_at,
-        channel=ChannelRef(id=channel.id, name=channel.name, type=channel.type) if channel else None,
+        channel=ChannelRef(id=channel.id, name=channel.name, type=channel.type)
+        if channel
+        else None,
         customer=(
             CustomerRef(id=customer.id, name=customer.name, platform=customer.platform)
             if customer

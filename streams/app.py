@@ -72,22 +72,22 @@ def create_app(settings: Settings) -> tuple[faust.App, WorkerContext]:
         async def apply(record: InboundRecord) -> None:
             channel = await channel_of(record.channel_id)
             if channel is None:
-                await webhook_service.record_error(record.delivery_id, record.index, "channel no longer exists")
+                await webhook_service.record_error(
+                    record.delivery_id, record.index, "channel no longer exists"
+                )
             elif isinstance(record.event, InboundMessage):
-                await threading_service.apply_message(deps.events, channel, record.event, record.source)
+                await threading_service.apply_message(
+                    deps.events, channel, record.event, record.source
+                )
             else:
                 await threading_service.apply_status(deps.events, channel, record.event)
 
         async for batch in stream.take(500, within=0.02):
             records = _parse_all(batch, InboundRecord)
-            finished: list[InboundRecord] = []
-
-            async def handle(r: InboundRecord) -> None:
-                if await _guarded(apply, r, on_error=_inbound_failed):
-                    finished.append(r)
-
-            await _per_conversation(
-                records, key=lambda r: thread_key(r.channel_id, r.event.thread_id), handle=handle
+            finished = await _per_conversation(
+                records,
+                key=lambda r: thread_key(r.channel_id, r.event.thread_id),
+                handle=lambda r: _guarded(apply, r, on_error=_inbound_failed),
             )
             # Only finished events are marked done; the rest stay for the sweeper.
             done: dict[str, list[int]] = defaultdict(list)
@@ -132,7 +132,9 @@ def create_app(settings: Settings) -> tuple[faust.App, WorkerContext]:
             redelivered = await webhook_service.redeliver_stale(deps)
             requeued = await message_service.requeue_stale(deps)
             if redelivered or requeued:
-                log.warning("sweeper handed over %d inbound events and %d sends", redelivered, requeued)
+                log.warning(
+                    "sweeper handed over %d inbound events and %d sends", redelivered, requeued
+                )
         except PyMongoError:
             log.warning("sweeper skipped a round: database unavailable", exc_info=True)
         finally:
@@ -156,18 +158,20 @@ def _parse_all(batch: Iterable[Any], model: Any) -> list[Any]:
 
 
 async def _per_conversation(
-    records: list[Any], key: Callable[[Any], str], handle: Callable[[Any], Awaitable[None]]
-) -> None:
-    """Run each conversation's records in order, different conversations concurrently."""
+    records: list[Any], key: Callable[[Any], str], handle: Callable[[Any], Awaitable[bool]]
+) -> list[Any]:
+    """Run each conversation's records in order, different conversations concurrently.
+
+    Returns the records whose `handle` returned True (finished)."""
     groups: dict[str, list[Any]] = defaultdict(list)
     for r in records:
         groups[key(r)].append(r)
 
-    async def run(group: list[Any]) -> None:
-        for r in group:
-            await handle(r)
+    async def run(group: list[Any]) -> list[Any]:
+        return [r for r in group if await handle(r)]
 
-    await asyncio.gather(*(run(g) for g in groups.values()))
+    results = await asyncio.gather(*(run(g) for g in groups.values()))
+    return [r for finished in results for r in finished]
 
 
 async def _guarded(
@@ -205,4 +209,6 @@ async def _retrying(fn: Callable[[], Awaitable[Any]], attempts: int = 8) -> Any:
 
 
 async def _inbound_failed(record: InboundRecord, exc: BaseException) -> None:
-    await webhook_service.record_error(record.delivery_id, record.index, f"{type(exc).__name__}: {exc}")
+    await webhook_service.record_error(
+        record.delivery_id, record.index, f"{type(exc).__name__}: {exc}"
+    )

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-import socket
 import os
+import socket
 import time
 
 import aiohttp
@@ -42,8 +42,12 @@ class WorkerContext:
                 self.stream = KafkaStream(self.settings)
                 await self.stream.start()
                 http = aiohttp.ClientSession()
-                events = FanoutPublisher(RedisEventLog(self.redis, self.settings.events_retention), self.stream)
-                self._deps = Deps(settings=self.settings, events=events, stream=self.stream, http=http)
+                events = FanoutPublisher(
+                    RedisEventLog(self.redis, self.settings.events_retention), self.stream
+                )
+                self._deps = Deps(
+                    settings=self.settings, events=events, stream=self.stream, http=http
+                )
         return self._deps
 
     async def heartbeat(self, assigned_partitions: int) -> None:

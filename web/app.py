@@ -66,7 +66,9 @@ async def _hub(app: web.Application) -> AsyncIterator[None]:
 
 
 def create_app(settings: Settings) -> web.Application:
-    app = web.Application(middlewares=[error_middleware], client_max_size=settings.webhook_max_bytes)
+    app = web.Application(
+        middlewares=[error_middleware], client_max_size=settings.webhook_max_bytes
+    )
     app[keys.SETTINGS] = settings
     app.cleanup_ctx.extend([_mongo, _redis, _kafka, _deps, _hub])
     setup_routes(app)

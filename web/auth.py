@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Awaitable, Callable
-from typing import Any
 
 from aiohttp import web
 
@@ -36,7 +35,9 @@ def authenticated(*roles: Role, org_scoped: bool = True) -> Callable[[Handler], 
     def decorate(handler: Handler) -> Handler:
         @functools.wraps(handler)
         async def wrapper(request: web.Request) -> web.StreamResponse:
-            user = await auth_service.authenticate(request.app[keys.SETTINGS], bearer_token(request))
+            user = await auth_service.authenticate(
+                request.app[keys.SETTINGS], bearer_token(request)
+            )
             if org_scoped and request.match_info.get("orgId") != user.org_id:
                 raise NotFound("Organisation not found")
             if roles and user.role not in roles:
@@ -52,4 +53,3 @@ def authenticated(*roles: Role, org_scoped: bool = True) -> Callable[[Handler], 
 
 def current_user(request: web.Request) -> User:
     return request[USER]
-

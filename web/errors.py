@@ -27,7 +27,10 @@ _CODES = {
 
 
 def error_response(
-    status: int, message: str, code: str | None = None, details: dict[str, Any] | None = None,
+    status: int,
+    message: str,
+    code: str | None = None,
+    details: dict[str, Any] | None = None,
     headers: dict[str, str] | None = None,
 ) -> web.Response:
     body = {
@@ -58,9 +61,11 @@ async def error_middleware(request: web.Request, handler: Any) -> web.StreamResp
         message = exc.text if exc.text and not exc.text.startswith(str(exc.status)) else exc.reason
         if exc.status == 413:
             message = "Request body is too large"
-        return error_response(exc.status, message or exc.reason, headers={
-            k: v for k, v in exc.headers.items() if k.lower() in {"allow", "retry-after"}
-        })
+        return error_response(
+            exc.status,
+            message or exc.reason,
+            headers={k: v for k, v in exc.headers.items() if k.lower() in {"allow", "retry-after"}},
+        )
     except Exception:
         log.exception("unhandled error on %s %s", request.method, request.path)
         return error_response(500, "Internal server error", "INTERNAL_ERROR")

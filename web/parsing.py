@@ -36,4 +36,3 @@ def _validate(model: type[M], raw: dict[str, Any]) -> M:
         return model.model_validate(raw)
     except ValidationError as exc:
         raise ValidationFailed("Invalid request", details=validation_details(exc)) from exc
-

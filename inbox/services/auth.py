@@ -43,7 +43,9 @@ async def _issue(settings: Settings, user: User, family_id: str | None = None) -
     return Session(user=user, access_token=access, refresh_token=refresh)
 
 
-async def signup(settings: Settings, *, org_name: str, name: str, email: str, password: str) -> Session:
+async def signup(
+    settings: Settings, *, org_name: str, name: str, email: str, password: str
+) -> Session:
     email = normalise_email(email)
     if await User.find_one(User.email == email):
         raise Conflict("An account with this email already exists", code="EMAIL_TAKEN")
@@ -75,15 +77,14 @@ async def login(settings: Settings, *, email: str, password: str) -> Session:
 
 
 async def refresh(settings: Settings, refresh_token: str) -> Session:
-    stored = await RefreshToken.find_one(
-        RefreshToken.token_hash == security.digest(refresh_token)
-    )
+    stored = await RefreshToken.find_one(RefreshToken.token_hash == security.digest(refresh_token))
     if stored is None:
         raise Unauthorized("Invalid refresh token", code="INVALID_TOKEN")
     if stored.revoked_at is not None:
         # A rotated token presented again means it leaked: end the whole session family.
         await RefreshToken.find(
-            RefreshToken.family_id == stored.family_id, RefreshToken.revoked_at == None  # noqa: E711
+            RefreshToken.family_id == stored.family_id,
+            RefreshToken.revoked_at == None,  # noqa: E711
         ).update({"$set": {"revokedAt": utcnow()}})
         raise Unauthorized("Refresh token was already used", code="TOKEN_REUSED")
     if stored.expires_at <= utcnow():

@@ -38,7 +38,10 @@ def validate_config(channel_type: ChannelType, config: dict[str, Any]) -> dict[s
 
 def resolved_config(settings: Settings, channel: Channel) -> dict[str, Any]:
     """The config connectors receive: `apiBaseUrl` always set, per channel or global."""
-    return {**channel.config, "apiBaseUrl": channel.config.get("apiBaseUrl") or settings.graph_api_base_url}
+    return {
+        **channel.config,
+        "apiBaseUrl": channel.config.get("apiBaseUrl") or settings.graph_api_base_url,
+    }
 
 
 async def create(org_id: str, *, type: ChannelType, name: str, config: dict[str, Any]) -> Channel:
@@ -55,7 +58,9 @@ async def list_channels(org_id: str, skip: int, limit: int) -> tuple[list[Channe
 
 async def get(org_id: str, channel_id: str) -> Channel:
     channel = await Channel.find_one(
-        Channel.org_id == org_id, Channel.id == channel_id, Channel.deleted_at == None  # noqa: E711
+        Channel.org_id == org_id,
+        Channel.id == channel_id,
+        Channel.deleted_at == None,  # noqa: E711
     )
     if channel is None:
         raise NotFound("Channel not found")
@@ -103,7 +108,9 @@ async def delete(org_id: str, channel_id: str) -> None:
     await channel.save()
 
 
-async def customers(org_id: str, channel_id: str, skip: int, limit: int) -> tuple[list[Customer], int]:
+async def customers(
+    org_id: str, channel_id: str, skip: int, limit: int
+) -> tuple[list[Customer], int]:
     await get(org_id, channel_id)
     query = Customer.find(Customer.org_id == org_id, Customer.channel_ids == channel_id)
     total = await query.count()

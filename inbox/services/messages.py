@@ -39,13 +39,21 @@ log = logging.getLogger(__name__)
 _DONE = (DeliveryStatus.SENT, DeliveryStatus.DELIVERED, DeliveryStatus.READ, DeliveryStatus.FAILED)
 
 
-async def list_messages(org_id: str, ticket_id: str, skip: int, limit: int) -> tuple[list[MessageView], int]:
+async def list_messages(
+    org_id: str, ticket_id: str, skip: int, limit: int
+) -> tuple[list[MessageView], int]:
     ticket = await ticket_service.get(org_id, ticket_id)
     query = Message.find(Message.org_id == org_id, Message.ticket_id == ticket.id)
     total = await query.count()
-    msgs = await query.sort(+Message.timestamp, +Message.created_at).skip(skip).limit(limit).to_list()
+    msgs = (
+        await query.sort(+Message.timestamp, +Message.created_at).skip(skip).limit(limit).to_list()
+    )
     senders = {m.sender_user_id for m in msgs if m.sender_user_id}
-    users = {u.id: u for u in await User.find({"_id": {"$in": list(senders)}}).to_list()} if senders else {}
+    users = (
+        {u.id: u for u in await User.find({"_id": {"$in": list(senders)}}).to_list()}
+        if senders
+        else {}
+    )
     return [message_view(m, users.get(m.sender_user_id or "")) for m in msgs], total
 
 
@@ -55,12 +63,18 @@ async def post_reply(
     ticket = await ticket_service.get(user.org_id, ticket_id)
     channel = await Channel.find_one(Channel.id == ticket.channel_id)
     if channel is None or channel.deleted_at is not None or not channel.is_active:
-        raise ValidationFailed("This ticket's channel is deleted or inactive", code="CHANNEL_INACTIVE")
+        raise ValidationFailed(
+            "This ticket's channel is deleted or inactive", code="CHANNEL_INACTIVE"
+        )
     if get_connector(channel.type) is None:
-        raise ValidationFailed(f"{channel.type} channels cannot send messages yet", code="NO_CONNECTOR")
+        raise ValidationFailed(
+            f"{channel.type} channels cannot send messages yet", code="NO_CONNECTOR"
+        )
     if ticket.status == TicketStatus.CLOSED:
         # Replying to a closed conversation reopens it (409 if another one is open).
-        ticket = await ticket_service.update(deps.events, user.org_id, ticket.id, status=TicketStatus.OPEN)
+        ticket = await ticket_service.update(
+            deps.events, user.org_id, ticket.id, status=TicketStatus.OPEN
+        )
     now = utcnow()
     message = Message(
         org_id=user.org_id,
@@ -97,7 +111,9 @@ async def enqueue_send(deps: Deps, message: Message) -> None:
     try:
         await deps.stream.send(topics.outbound(deps.settings), key, record.model_dump(mode="json"))
     except Exception:  # noqa: BLE001 - the message is stored QUEUED; the sweeper resends it
-        log.warning("could not hand message %s to the stream; will retry", message.id, exc_info=True)
+        log.warning(
+            "could not hand message %s to the stream; will retry", message.id, exc_info=True
+        )
 
 
 async def send(deps: Deps, record: OutboundRecord) -> None:
@@ -118,7 +134,12 @@ async def send(deps: Deps, record: OutboundRecord) -> None:
     channel = await Channel.find_one(Channel.id == message.channel_id)
     connector = get_connector(channel.type) if channel else None
     if channel is None or connector is None:
-        await _finish(deps.events, message, DeliveryStatus.FAILED, error={"message": "Channel has no connector"})
+        await _finish(
+            deps.events,
+            message,
+            DeliveryStatus.FAILED,
+            error={"message": "Channel has no connector"},
+        )
         return
     outgoing = OutboundMessage(
         recipient=message.external_thread_id,
@@ -130,7 +151,9 @@ async def send(deps: Deps, record: OutboundRecord) -> None:
     attempt = 0
     while True:
         attempt += 1
-        await coll.update_one({"_id": message.id}, {"$inc": {"attempts": 1}, "$set": {"updatedAt": utcnow()}})
+        await coll.update_one(
+            {"_id": message.id}, {"$inc": {"attempts": 1}, "$set": {"updatedAt": utcnow()}}
+        )
         try:
             result = await connector.send(deps.http, config, outgoing)
         except RetryableSendError as exc:
@@ -138,14 +161,19 @@ async def send(deps: Deps, record: OutboundRecord) -> None:
                 await _finish(deps.events, message, DeliveryStatus.FAILED, error=exc.as_dict())
                 return
             delay = exc.retry_after or deps.settings.send_backoff_base_seconds * 2 ** (attempt - 1)
-            log.info("send of %s rate-limited/failed (%s); retry in %.1fs", message.id, exc.code, delay)
+            log.info(
+                "send of %s rate-limited/failed (%s); retry in %.1fs", message.id, exc.code, delay
+            )
             await asyncio.sleep(min(delay, 30.0))
             continue
         except PermanentSendError as exc:
             await _finish(deps.events, message, DeliveryStatus.FAILED, error=exc.as_dict())
             return
         await _finish(
-            deps.events, message, DeliveryStatus.SENT, external_message_id=result.external_message_id
+            deps.events,
+            message,
+            DeliveryStatus.SENT,
+            external_message_id=result.external_message_id,
         )
         await apply_pending_statuses(deps.events, channel, result.external_message_id)
         return
@@ -167,28 +195,51 @@ async def _finish(
         changes["error"] = error
     query = {"_id": message.id, "status": DeliveryStatus.SENDING.value}
     try:
-        doc = await coll.find_one_and_update(query, {"$set": changes}, return_document=ReturnDocument.AFTER)
+        doc = await coll.find_one_and_update(
+            query, {"$set": changes}, return_document=ReturnDocument.AFTER
+        )
     except DuplicateKeyError:
         # Messenger echoes our own sends; if the echo was threaded before we recorded the
         # id, it is a copy of this message: drop the copy and keep ours.
         echo = await coll.find_one_and_delete(
-            {"channelId": message.channel_id, "externalMessageId": external_message_id, "_id": {"$ne": message.id}}
+            {
+                "channelId": message.channel_id,
+                "externalMessageId": external_message_id,
+                "_id": {"$ne": message.id},
+            }
         )
         if echo:
-            await publisher.publish(message.org_id, events.MESSAGE_DELETED, {"id": echo["_id"], "ticketId": echo["ticketId"]})
-        doc = await coll.find_one_and_update(query, {"$set": changes}, return_document=ReturnDocument.AFTER)
+            await publisher.publish(
+                message.org_id,
+                events.MESSAGE_DELETED,
+                {"id": echo["_id"], "ticketId": echo["ticketId"]},
+            )
+        doc = await coll.find_one_and_update(
+            query, {"$set": changes}, return_document=ReturnDocument.AFTER
+        )
     if doc is not None:
-        await publisher.publish(message.org_id, events.MESSAGE_UPDATED, public_message(Message.model_validate(doc)))
+        await publisher.publish(
+            message.org_id, events.MESSAGE_UPDATED, public_message(Message.model_validate(doc))
+        )
 
 
 async def requeue_stale(deps: Deps, limit: int = 500) -> int:
     """Hand QUEUED/SENDING messages nobody touched for a while back to the stream (the
     broker is memory-only when embedded, and a worker may have died mid-send)."""
     cutoff = utcnow() - timedelta(seconds=max(60.0, deps.settings.redelivery_after_seconds))
-    stale = await Message.find(
-        {"status": {"$in": [DeliveryStatus.QUEUED.value, DeliveryStatus.SENDING.value]}, "updatedAt": {"$lt": cutoff}}
-    ).limit(limit).to_list()
+    stale = (
+        await Message.find(
+            {
+                "status": {"$in": [DeliveryStatus.QUEUED.value, DeliveryStatus.SENDING.value]},
+                "updatedAt": {"$lt": cutoff},
+            }
+        )
+        .limit(limit)
+        .to_list()
+    )
     for message in stale:
-        await Message.get_pymongo_collection().update_one({"_id": message.id}, {"$set": {"updatedAt": utcnow()}})
+        await Message.get_pymongo_collection().update_one(
+            {"_id": message.id}, {"$set": {"updatedAt": utcnow()}}
+        )
         await enqueue_send(deps, message)
     return len(stale)

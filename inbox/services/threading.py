@@ -79,7 +79,9 @@ async def apply_message(
         type=msg.type,
         metadata=msg.metadata,
         source=source,
-        status=DeliveryStatus.RECEIVED if msg.direction == Direction.INBOUND else DeliveryStatus.SENT,
+        status=DeliveryStatus.RECEIVED
+        if msg.direction == Direction.INBOUND
+        else DeliveryStatus.SENT,
         timestamp=msg.timestamp,
     )
     if existing is None:
@@ -104,7 +106,12 @@ async def _upsert_customer(channel: Channel, msg: InboundMessage) -> Customer:
     now = utcnow()
     key = {"orgId": channel.org_id, "platform": channel.type.value, "externalId": msg.thread_id}
     set_fields: dict[str, Any] = {"updatedAt": now}
-    on_insert: dict[str, Any] = {"_id": new_id(), "createdAt": now, "isActive": True, "metadata": {}}
+    on_insert: dict[str, Any] = {
+        "_id": new_id(),
+        "createdAt": now,
+        "isActive": True,
+        "metadata": {},
+    }
     if msg.customer_name and msg.direction == Direction.INBOUND:
         set_fields["name"] = msg.customer_name
     else:
@@ -117,14 +124,20 @@ async def _upsert_customer(channel: Channel, msg: InboundMessage) -> Customer:
     }
     coll = Customer.get_pymongo_collection()
     try:
-        doc = await coll.find_one_and_update(key, update, upsert=True, return_document=ReturnDocument.AFTER)
+        doc = await coll.find_one_and_update(
+            key, update, upsert=True, return_document=ReturnDocument.AFTER
+        )
     except DuplicateKeyError:
         # Two workers upserting the same new customer: the loser updates the winner's.
         doc = await coll.find_one_and_update(key, update, return_document=ReturnDocument.AFTER)
     customer = Customer.model_validate(doc)
-    if _same_instant(customer.last_message_at, msg.timestamp) and customer.last_message != msg.content:
+    if (
+        _same_instant(customer.last_message_at, msg.timestamp)
+        and customer.last_message != msg.content
+    ):
         await coll.update_one(
-            {"_id": customer.id, "lastMessageAt": msg.timestamp}, {"$set": {"lastMessage": msg.content}}
+            {"_id": customer.id, "lastMessageAt": msg.timestamp},
+            {"$set": {"lastMessage": msg.content}},
         )
         customer.last_message = msg.content
     return customer
@@ -134,7 +147,9 @@ def _same_instant(a: datetime | None, b: datetime) -> bool:
     return a is not None and abs((a - b).total_seconds()) < 0.001
 
 
-async def _open_ticket(channel: Channel, customer: Customer, msg: InboundMessage) -> tuple[Ticket, bool]:
+async def _open_ticket(
+    channel: Channel, customer: Customer, msg: InboundMessage
+) -> tuple[Ticket, bool]:
     """The open ticket of this conversation, or a new one (the threading rule)."""
     key = ticket_service.open_key(channel.id, msg.thread_id)
     ticket = await Ticket.find_one(Ticket.open_key == key)
@@ -198,7 +213,8 @@ async def apply_status(publisher: EventPublisher, channel: Channel, status: Stat
         )
         if doc is None:
             if not await coll.find_one(
-                {"channelId": channel.id, "externalMessageId": status.external_message_id}, {"_id": 1}
+                {"channelId": channel.id, "externalMessageId": status.external_message_id},
+                {"_id": 1},
             ):
                 # The receipt outran our own record of the send: keep it for later.
                 await PendingStatus(
@@ -210,7 +226,9 @@ async def apply_status(publisher: EventPublisher, channel: Channel, status: Stat
                     timestamp=status.timestamp,
                 ).insert()
             return 0
-        await publisher.publish(channel.org_id, events.MESSAGE_UPDATED, public_message(Message.model_validate(doc)))
+        await publisher.publish(
+            channel.org_id, events.MESSAGE_UPDATED, public_message(Message.model_validate(doc))
+        )
         return 1
     if status.watermark is None:
         return 0
@@ -224,16 +242,24 @@ async def apply_status(publisher: EventPublisher, channel: Channel, status: Stat
         if after is not None:
             changed += 1
             await publisher.publish(
-                channel.org_id, events.MESSAGE_UPDATED, public_message(Message.model_validate(after))
+                channel.org_id,
+                events.MESSAGE_UPDATED,
+                public_message(Message.model_validate(after)),
             )
     return changed
 
 
-async def apply_pending_statuses(publisher: EventPublisher, channel: Channel, external_message_id: str) -> None:
-    pending = await PendingStatus.find(
-        PendingStatus.channel_id == channel.id,
-        PendingStatus.external_message_id == external_message_id,
-    ).sort(+PendingStatus.timestamp).to_list()
+async def apply_pending_statuses(
+    publisher: EventPublisher, channel: Channel, external_message_id: str
+) -> None:
+    pending = (
+        await PendingStatus.find(
+            PendingStatus.channel_id == channel.id,
+            PendingStatus.external_message_id == external_message_id,
+        )
+        .sort(+PendingStatus.timestamp)
+        .to_list()
+    )
     for p in pending:
         await apply_status(
             publisher,

@@ -112,7 +112,11 @@ async def get_with_messages(org_id: str, ticket_id: str, limit: int = 200) -> di
         .to_list()
     )
     senders = {m.sender_user_id for m in msgs if m.sender_user_id}
-    users = {u.id: u for u in await User.find({"_id": {"$in": list(senders)}}).to_list()} if senders else {}
+    users = (
+        {u.id: u for u in await User.find({"_id": {"$in": list(senders)}}).to_list()}
+        if senders
+        else {}
+    )
     out = (await view(ticket)).dump()
     out["messages"] = [message_view(m, users.get(m.sender_user_id or "")).dump() for m in msgs]
     return out
@@ -128,7 +132,9 @@ async def create(
     priority: Priority,
 ) -> Ticket:
     channel = await Channel.find_one(
-        Channel.org_id == org_id, Channel.id == channel_id, Channel.deleted_at == None  # noqa: E711
+        Channel.org_id == org_id,
+        Channel.id == channel_id,
+        Channel.deleted_at == None,  # noqa: E711
     )
     if channel is None:
         raise ValidationFailed("Unknown channel", details={"channelId": "no such channel"})
@@ -138,7 +144,9 @@ async def create(
     if customer.platform != channel.type:
         raise ValidationFailed(
             "Customer is not on this channel's platform",
-            details={"customerId": f"customer is on {customer.platform}, channel is {channel.type}"},
+            details={
+                "customerId": f"customer is on {customer.platform}, channel is {channel.type}"
+            },
         )
     ticket = Ticket(
         org_id=org_id,
@@ -211,7 +219,9 @@ async def update(
     return ticket
 
 
-async def assign(publisher: EventPublisher, org_id: str, ticket_id: str, assignee_id: str | None) -> Ticket:
+async def assign(
+    publisher: EventPublisher, org_id: str, ticket_id: str, assignee_id: str | None
+) -> Ticket:
     ticket = await get(org_id, ticket_id)
     if assignee_id is not None:
         user = await User.find_one(User.org_id == org_id, User.id == assignee_id)

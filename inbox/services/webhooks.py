@@ -27,7 +27,9 @@ from streams.records import InboundRecord, thread_key
 log = logging.getLogger(__name__)
 
 
-async def verify_subscription(channel_id: str, mode: str | None, token: str | None, challenge: str | None) -> str:
+async def verify_subscription(
+    channel_id: str, mode: str | None, token: str | None, challenge: str | None
+) -> str:
     """Meta's GET handshake: echo `hub.challenge` when the verify token matches."""
     channel = await channel_service.get_for_webhook(channel_id)
     expected = channel.config.get("webhookVerifyToken")
@@ -46,7 +48,9 @@ def delivery_id(channel_id: str, raw_body: bytes) -> str:
     return hashlib.sha256(channel_id.encode() + b"\0" + raw_body).hexdigest()
 
 
-async def accept(deps: Deps, channel_id: str, raw_body: bytes, signature_header: str | None) -> None:
+async def accept(
+    deps: Deps, channel_id: str, raw_body: bytes, signature_header: str | None
+) -> None:
     channel = await channel_service.get_for_webhook(channel_id)
     connector = get_connector(channel.type)
     if connector is None:
@@ -98,9 +102,15 @@ async def hand_off(
     for i in indexes:
         event = events[i]
         record = InboundRecord(
-            delivery_id=delivery_id, index=i, org_id=channel.org_id, channel_id=channel.id, event=event
+            delivery_id=delivery_id,
+            index=i,
+            org_id=channel.org_id,
+            channel_id=channel.id,
+            event=event,
         )
-        await deps.stream.send(topic, thread_key(channel.id, event.thread_id), record.model_dump(mode="json"))
+        await deps.stream.send(
+            topic, thread_key(channel.id, event.thread_id), record.model_dump(mode="json")
+        )
 
 
 async def mark_done(delivery_id: str, indexes: list[int]) -> None:
@@ -111,7 +121,11 @@ async def mark_done(delivery_id: str, indexes: list[int]) -> None:
         projection={"eventCount": 1, "doneEvents": 1, "status": 1},
         return_document=True,
     )
-    if doc and doc.get("status") == "RECEIVED" and len(doc.get("doneEvents", [])) >= doc.get("eventCount", 0):
+    if (
+        doc
+        and doc.get("status") == "RECEIVED"
+        and len(doc.get("doneEvents", [])) >= doc.get("eventCount", 0)
+    ):
         await coll.update_one({"_id": delivery_id}, {"$set": {"status": "PROCESSED"}})
 
 
@@ -129,9 +143,13 @@ async def redeliver_stale(deps: Deps, limit: int = 500) -> int:
     embedded) or a worker dies: the journal is the source of truth, threading is idempotent.
     """
     cutoff = utcnow() - timedelta(seconds=deps.settings.redelivery_after_seconds)
-    stale = await WebhookDelivery.find(
-        WebhookDelivery.status == "RECEIVED", WebhookDelivery.updated_at < cutoff
-    ).limit(limit).to_list()
+    stale = (
+        await WebhookDelivery.find(
+            WebhookDelivery.status == "RECEIVED", WebhookDelivery.updated_at < cutoff
+        )
+        .limit(limit)
+        .to_list()
+    )
     count = 0
     for delivery in stale:
         channel = await Channel.find_one(Channel.id == delivery.channel_id)

@@ -34,7 +34,11 @@ class WorkerProcess:
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
-        env = {**os.environ, **self.settings.to_env(), "LOG_LEVEL": os.environ.get("WORKER_LOG_LEVEL", "WARNING")}
+        env = {
+            **os.environ,
+            **self.settings.to_env(),
+            "LOG_LEVEL": os.environ.get("WORKER_LOG_LEVEL", "WARNING"),
+        }
         out = open(self.log_path, "ab")  # noqa: SIM115 - closed with the process
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "inbox.cli", "worker"], env=env, stdout=out, stderr=out
@@ -66,14 +70,18 @@ async def web_url(settings: Settings) -> AsyncIterator[str]:
 
 
 @pytest.fixture(scope="session")
-async def worker(settings: Settings, web_url: str, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[WorkerProcess]:
+async def worker(
+    settings: Settings, web_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[WorkerProcess]:
     proc = WorkerProcess(settings, tmp_path_factory.mktemp("worker") / "worker.log")
     proc.start()
     try:
         await wait_healthy(web_url, timeout=60)
     except AssertionError:
         proc.stop()
-        raise AssertionError("worker never became healthy:\n" + proc.log_path.read_text()[-3000:]) from None
+        raise AssertionError(
+            "worker never became healthy:\n" + proc.log_path.read_text()[-3000:]
+        ) from None
     yield proc
     proc.stop()
 
@@ -111,13 +119,16 @@ class Api:
     def org_id(self) -> str:
         return self.user["orgId"]
 
-    async def call(self, method: str, path: str, json_body: Any = None, token: str | None = None,
-                   **kw: Any) -> tuple[int, Any, Any]:
+    async def call(
+        self, method: str, path: str, json_body: Any = None, token: str | None = None, **kw: Any
+    ) -> tuple[int, Any, Any]:
         headers = kw.pop("headers", {})
         tok = self.token if token is None else token
         if tok:
             headers["Authorization"] = f"Bearer {tok}"
-        async with self.http.request(method, self.base + path, json=json_body, headers=headers, **kw) as resp:
+        async with self.http.request(
+            method, self.base + path, json=json_body, headers=headers, **kw
+        ) as resp:
             text = await resp.text()
             try:
                 body = json.loads(text) if text else None
@@ -140,15 +151,23 @@ class Api:
     async def delete(self, path: str, **kw: Any) -> tuple[int, Any, Any]:
         return await self.call("DELETE", path, **kw)
 
-    async def webhook(self, channel_id: str, payload: Any, secret: str | None, raw: bytes | None = None,
-                      signature: str | None = None) -> tuple[int, Any, Any]:
+    async def webhook(
+        self,
+        channel_id: str,
+        payload: Any,
+        secret: str | None,
+        raw: bytes | None = None,
+        signature: str | None = None,
+    ) -> tuple[int, Any, Any]:
         body = raw if raw is not None else json.dumps(payload).encode()
         headers = {"Content-Type": "application/json"}
         if signature is not None:
             headers["X-Hub-Signature-256"] = signature
         elif secret:
             headers["X-Hub-Signature-256"] = sign(secret, body)
-        async with self.http.post(f"{self.base}/webhook/{channel_id}", data=body, headers=headers) as resp:
+        async with self.http.post(
+            f"{self.base}/webhook/{channel_id}", data=body, headers=headers
+        ) as resp:
             text = await resp.text()
             return resp.status, (json.loads(text) if text.startswith("{") else text), resp.headers
 
@@ -163,7 +182,8 @@ async def signup(web_url: str, http: aiohttp.ClientSession, org: str = "Acme") -
     api = Api(web_url, http)
     email = f"admin-{uuid.uuid4().hex[:10]}@example.com"
     status, body, _ = await api.post(
-        "/auth/signup", {"orgName": org, "name": "Ada Admin", "email": email, "password": "s3cret-pass"}
+        "/auth/signup",
+        {"orgName": org, "name": "Ada Admin", "email": email, "password": "s3cret-pass"},
     )
     assert status == 201, body
     api.token, api.user, api.refresh_token = body["accessToken"], body["user"], body["refreshToken"]
@@ -212,4 +232,3 @@ async def eventually(check: Any, timeout: float = 20.0, interval: float = 0.1) -
             return last
         await asyncio.sleep(interval)
     raise AssertionError(f"condition not met within {timeout}s (last: {last!r})")
-

@@ -11,7 +11,14 @@ import random
 import pytest
 
 from tests.fakes import payloads as p
-from tests.integration.conftest import APP_SECRET, Api, eventually, messenger_config, signup, whatsapp_config
+from tests.integration.conftest import (
+    APP_SECRET,
+    Api,
+    eventually,
+    messenger_config,
+    signup,
+    whatsapp_config,
+)
 
 pytestmark = pytest.mark.usefixtures("worker")
 
@@ -24,7 +31,8 @@ def new_wa_id() -> str:
 
 async def wa_channel(api: Api, graph) -> dict:
     status, channel, _ = await api.post(
-        f"/orgs/{api.org_id}/channels", {"type": "WHATSAPP", "name": "WhatsApp", "config": whatsapp_config(graph)}
+        f"/orgs/{api.org_id}/channels",
+        {"type": "WHATSAPP", "name": "WhatsApp", "config": whatsapp_config(graph)},
     )
     assert status == 201, channel
     return channel
@@ -32,7 +40,8 @@ async def wa_channel(api: Api, graph) -> dict:
 
 async def fb_channel(api: Api, graph) -> dict:
     status, channel, _ = await api.post(
-        f"/orgs/{api.org_id}/channels", {"type": "FACEBOOK", "name": "Page", "config": messenger_config(graph)}
+        f"/orgs/{api.org_id}/channels",
+        {"type": "FACEBOOK", "name": "Page", "config": messenger_config(graph)},
     )
     assert status == 201, channel
     return channel
@@ -65,21 +74,28 @@ async def wait_for_messages(api: Api, thread: str, count: int) -> tuple[dict, li
 async def test_a_signed_whatsapp_message_becomes_a_ticket_with_its_customer(admin, graph):
     channel = await wa_channel(admin, graph)
     wa_id = new_wa_id()
-    payload = p.whatsapp_text(PHONE_ID, wa_id, "Kerry Fisher", f"wamid.{wa_id}.1", "Where is my order?")
+    payload = p.whatsapp_text(
+        PHONE_ID, wa_id, "Kerry Fisher", f"wamid.{wa_id}.1", "Where is my order?"
+    )
     status, body, _ = await admin.webhook(channel["id"], payload, APP_SECRET)
     assert (status, body) == (200, {"ok": True})
 
     ticket, msgs = await wait_for_messages(admin, wa_id, 1)
     assert ticket["status"] == "OPEN" and ticket["subject"] == "Where is my order?"
     assert ticket["channel"] == {"id": channel["id"], "name": "WhatsApp", "type": "WHATSAPP"}
-    assert ticket["customer"]["name"] == "Kerry Fisher" and ticket["customer"]["platform"] == "WHATSAPP"
+    assert (
+        ticket["customer"]["name"] == "Kerry Fisher"
+        and ticket["customer"]["platform"] == "WHATSAPP"
+    )
     [msg] = msgs
     assert msg["direction"] == "INBOUND" and msg["content"] == "Where is my order?"
     assert msg["externalMessageId"] == f"wamid.{wa_id}.1" and msg["senderName"] == "Kerry Fisher"
 
     status, detail, _ = await admin.get(f"/orgs/{admin.org_id}/tickets/{ticket['id']}")
     assert status == 200 and [m["id"] for m in detail["messages"]] == [msg["id"]]
-    status, customers, _ = await admin.get(f"/orgs/{admin.org_id}/channels/{channel['id']}/customers")
+    status, customers, _ = await admin.get(
+        f"/orgs/{admin.org_id}/channels/{channel['id']}/customers"
+    )
     assert status == 200
     [customer] = [c for c in customers if c["externalId"] == wa_id]
     assert customer["lastMessage"] == "Where is my order?" and customer["lastMessageAt"]
@@ -129,17 +145,25 @@ async def test_bad_bodies_are_refused_with_clear_errors(admin, graph, settings):
     channel = await wa_channel(admin, graph)
     status, body, _ = await admin.webhook(channel["id"], None, APP_SECRET, raw=b"not json at all")
     assert status == 400 and body["code"] == "INVALID_JSON"
-    big = b'{"object":"whatsapp_business_account","pad":"' + b"x" * settings.webhook_max_bytes + b'"}'
+    big = (
+        b'{"object":"whatsapp_business_account","pad":"' + b"x" * settings.webhook_max_bytes + b'"}'
+    )
     status, body, _ = await admin.webhook(channel["id"], None, APP_SECRET, raw=big)
     assert status == 413 and body["statusCode"] == 413
     status, body, _ = await admin.webhook("no-such-channel", {"entry": []}, APP_SECRET)
     assert status == 404
 
 
-async def test_subscription_handshake_echoes_the_challenge_only_for_the_right_token(admin, graph, http):
+async def test_subscription_handshake_echoes_the_challenge_only_for_the_right_token(
+    admin, graph, http
+):
     channel = await wa_channel(admin, graph)
     url = f"{admin.base}/webhook/{channel['id']}"
-    params = {"hub.mode": "subscribe", "hub.verify_token": "verify-me", "hub.challenge": "1158201444"}
+    params = {
+        "hub.mode": "subscribe",
+        "hub.verify_token": "verify-me",
+        "hub.challenge": "1158201444",
+    }
     async with http.get(url, params=params) as resp:
         assert resp.status == 200 and await resp.text() == "1158201444"
         assert resp.content_type == "text/plain"
@@ -147,16 +171,22 @@ async def test_subscription_handshake_echoes_the_challenge_only_for_the_right_to
         assert resp.status == 403
 
 
-async def test_an_unreadable_payload_is_recorded_and_the_next_message_still_threads(admin, graph, db):
+async def test_an_unreadable_payload_is_recorded_and_the_next_message_still_threads(
+    admin, graph, db
+):
     from inbox.documents import WebhookDelivery
 
     channel = await wa_channel(admin, graph)
-    status, _, _ = await admin.webhook(channel["id"], {"object": "whatsapp_business_account", "entry": "nope"}, APP_SECRET)
+    status, _, _ = await admin.webhook(
+        channel["id"], {"object": "whatsapp_business_account", "entry": "nope"}, APP_SECRET
+    )
     assert status == 200
     [bad] = await WebhookDelivery.find(WebhookDelivery.channel_id == channel["id"]).to_list()
     assert bad.status == "FAILED" and bad.errors and bad.errors[0]["reason"]
     wa_id = new_wa_id()
-    await admin.webhook(channel["id"], p.whatsapp_text(PHONE_ID, wa_id, "Ok", f"wamid.{wa_id}", "fine"), APP_SECRET)
+    await admin.webhook(
+        channel["id"], p.whatsapp_text(PHONE_ID, wa_id, "Ok", f"wamid.{wa_id}", "fine"), APP_SECRET
+    )
     await wait_for_messages(admin, wa_id, 1)
 
 
@@ -175,12 +205,22 @@ async def test_messages_are_ordered_by_platform_time_whatever_the_arrival_order(
 async def test_a_closed_conversation_gets_a_new_ticket_on_the_next_message(admin, graph):
     channel = await wa_channel(admin, graph)
     wa_id = new_wa_id()
-    await admin.webhook(channel["id"], p.whatsapp_text(PHONE_ID, wa_id, "C", f"wamid.{wa_id}.1", "hi"), APP_SECRET)
-    await admin.webhook(channel["id"], p.whatsapp_text(PHONE_ID, wa_id, "C", f"wamid.{wa_id}.2", "again", ts=p.TS + 1), APP_SECRET)
+    await admin.webhook(
+        channel["id"], p.whatsapp_text(PHONE_ID, wa_id, "C", f"wamid.{wa_id}.1", "hi"), APP_SECRET
+    )
+    await admin.webhook(
+        channel["id"],
+        p.whatsapp_text(PHONE_ID, wa_id, "C", f"wamid.{wa_id}.2", "again", ts=p.TS + 1),
+        APP_SECRET,
+    )
     ticket, _ = await wait_for_messages(admin, wa_id, 2)
     status, closed, _ = await admin.post(f"/orgs/{admin.org_id}/tickets/{ticket['id']}/close")
     assert status == 200 and closed["status"] == "CLOSED"
-    await admin.webhook(channel["id"], p.whatsapp_text(PHONE_ID, wa_id, "C", f"wamid.{wa_id}.3", "new issue", ts=p.TS + 99), APP_SECRET)
+    await admin.webhook(
+        channel["id"],
+        p.whatsapp_text(PHONE_ID, wa_id, "C", f"wamid.{wa_id}.3", "new issue", ts=p.TS + 99),
+        APP_SECRET,
+    )
 
     async def two_tickets():
         mine = [t for t in await tickets_of(admin) if t["externalThreadId"] == wa_id]
@@ -190,14 +230,20 @@ async def test_a_closed_conversation_gets_a_new_ticket_on_the_next_message(admin
     assert newest["status"] == "OPEN" and oldest["id"] == ticket["id"]
     assert [m["content"] for m in await messages_of(admin, newest["id"])] == ["new issue"]
     # Reopening the old one while another is open would make two open tickets: refused.
-    status, body, _ = await admin.put(f"/orgs/{admin.org_id}/tickets/{ticket['id']}", {"status": "OPEN"})
+    status, body, _ = await admin.put(
+        f"/orgs/{admin.org_id}/tickets/{ticket['id']}", {"status": "OPEN"}
+    )
     assert status == 409 and body["code"] == "OPEN_TICKET_EXISTS"
 
 
 async def test_a_reply_is_sent_through_whatsapp_and_follows_status_webhooks(admin, graph):
     channel = await wa_channel(admin, graph)
     wa_id = new_wa_id()
-    await admin.webhook(channel["id"], p.whatsapp_text(PHONE_ID, wa_id, "R", f"wamid.{wa_id}.in", "help"), APP_SECRET)
+    await admin.webhook(
+        channel["id"],
+        p.whatsapp_text(PHONE_ID, wa_id, "R", f"wamid.{wa_id}.in", "help"),
+        APP_SECRET,
+    )
     ticket, _ = await wait_for_messages(admin, wa_id, 1)
     status, reply, _ = await admin.post(
         f"/orgs/{admin.org_id}/tickets/{ticket['id']}/messages", {"content": "On its way!"}
@@ -218,7 +264,11 @@ async def test_a_reply_is_sent_through_whatsapp_and_follows_status_webhooks(admi
     assert request["headers"].get("Idempotency-Key") == reply["id"]
 
     for state in ("delivered", "read", "sent"):  # a late "sent" must not undo "read"
-        await admin.webhook(channel["id"], p.whatsapp_status(PHONE_ID, wamid, state, wa_id, ts=p.TS + 10), APP_SECRET)
+        await admin.webhook(
+            channel["id"],
+            p.whatsapp_status(PHONE_ID, wamid, state, wa_id, ts=p.TS + 10),
+            APP_SECRET,
+        )
 
     async def read():
         msgs = await messages_of(admin, ticket["id"])
@@ -230,10 +280,14 @@ async def test_a_reply_is_sent_through_whatsapp_and_follows_status_webhooks(admi
 async def test_a_rate_limited_reply_is_retried_and_sent_once(admin, graph):
     channel = await wa_channel(admin, graph)
     wa_id = new_wa_id()
-    await admin.webhook(channel["id"], p.whatsapp_text(PHONE_ID, wa_id, "RL", f"wamid.{wa_id}.in", "hi"), APP_SECRET)
+    await admin.webhook(
+        channel["id"], p.whatsapp_text(PHONE_ID, wa_id, "RL", f"wamid.{wa_id}.in", "hi"), APP_SECRET
+    )
     ticket, _ = await wait_for_messages(admin, wa_id, 1)
     graph.fail_next(2, status=429, code=130429)
-    _, reply, _ = await admin.post(f"/orgs/{admin.org_id}/tickets/{ticket['id']}/messages", {"content": "retry me"})
+    _, reply, _ = await admin.post(
+        f"/orgs/{admin.org_id}/tickets/{ticket['id']}/messages", {"content": "retry me"}
+    )
 
     async def sent():
         msgs = await messages_of(admin, ticket["id"])
@@ -246,11 +300,15 @@ async def test_a_rate_limited_reply_is_retried_and_sent_once(admin, graph):
 async def test_a_permanent_platform_error_marks_the_reply_failed_without_retrying(admin, graph):
     channel = await wa_channel(admin, graph)
     wa_id = new_wa_id()
-    await admin.webhook(channel["id"], p.whatsapp_text(PHONE_ID, wa_id, "P", f"wamid.{wa_id}.in", "hi"), APP_SECRET)
+    await admin.webhook(
+        channel["id"], p.whatsapp_text(PHONE_ID, wa_id, "P", f"wamid.{wa_id}.in", "hi"), APP_SECRET
+    )
     ticket, _ = await wait_for_messages(admin, wa_id, 1)
     before = len(graph.requests)
     graph.fail_next(1, status=400, code=131047, message="Re-engagement message")
-    _, reply, _ = await admin.post(f"/orgs/{admin.org_id}/tickets/{ticket['id']}/messages", {"content": "too late"})
+    _, reply, _ = await admin.post(
+        f"/orgs/{admin.org_id}/tickets/{ticket['id']}/messages", {"content": "too late"}
+    )
 
     async def failed():
         msgs = await messages_of(admin, ticket["id"])
@@ -270,14 +328,28 @@ async def test_messenger_echoes_are_stored_as_outbound_and_read_receipts_apply(a
     channel = await fb_channel(admin, graph)
     psid = new_wa_id()
     page = "3000003"
-    await admin.webhook(channel["id"], p.messenger_text(page, psid, f"m_{psid}_1", "Hi page", p.TS_MS), APP_SECRET)
-    await admin.webhook(channel["id"], p.messenger_echo(page, psid, f"m_{psid}_2", "Hello from the Page inbox", p.TS_MS + 1000), APP_SECRET)
+    await admin.webhook(
+        channel["id"], p.messenger_text(page, psid, f"m_{psid}_1", "Hi page", p.TS_MS), APP_SECRET
+    )
+    await admin.webhook(
+        channel["id"],
+        p.messenger_echo(page, psid, f"m_{psid}_2", "Hello from the Page inbox", p.TS_MS + 1000),
+        APP_SECRET,
+    )
     ticket, msgs = await wait_for_messages(admin, psid, 2)
     assert [m["direction"] for m in msgs] == ["INBOUND", "OUTBOUND"]
-    await admin.webhook(channel["id"], p.messenger_read(page, psid, watermark_ms=p.TS_MS + 5000, ts_ms=p.TS_MS + 6000), APP_SECRET)
+    await admin.webhook(
+        channel["id"],
+        p.messenger_read(page, psid, watermark_ms=p.TS_MS + 5000, ts_ms=p.TS_MS + 6000),
+        APP_SECRET,
+    )
 
     async def echo_read():
-        return [m for m in await messages_of(admin, ticket["id"]) if m["direction"] == "OUTBOUND" and m["status"] == "READ"]
+        return [
+            m
+            for m in await messages_of(admin, ticket["id"])
+            if m["direction"] == "OUTBOUND" and m["status"] == "READ"
+        ]
 
     await eventually(echo_read)
 
@@ -288,7 +360,11 @@ async def test_tickets_can_be_filtered_assigned_and_updated(admin, graph, web_ur
     agent = await invite_agent(admin, web_url, http)
     channel = await wa_channel(admin, graph)
     wa_id = new_wa_id()
-    await admin.webhook(channel["id"], p.whatsapp_text(PHONE_ID, wa_id, "F", f"wamid.{wa_id}", "filter me"), APP_SECRET)
+    await admin.webhook(
+        channel["id"],
+        p.whatsapp_text(PHONE_ID, wa_id, "F", f"wamid.{wa_id}", "filter me"),
+        APP_SECRET,
+    )
     ticket, _ = await wait_for_messages(admin, wa_id, 1)
     path = f"/orgs/{admin.org_id}/tickets/{ticket['id']}"
     status, body, _ = await admin.post(path + "/assign", {"assigneeId": agent.user["id"]})
@@ -307,7 +383,11 @@ async def test_tickets_can_be_filtered_assigned_and_updated(admin, graph, web_ur
     status, body, headers = await admin.get(f"/orgs/{admin.org_id}/tickets?status=BOGUS")
     assert status == 400
     # A customer reply moves a PENDING ticket back to OPEN.
-    await admin.webhook(channel["id"], p.whatsapp_text(PHONE_ID, wa_id, "F", f"wamid.{wa_id}.2", "any news?", ts=p.TS + 1), APP_SECRET)
+    await admin.webhook(
+        channel["id"],
+        p.whatsapp_text(PHONE_ID, wa_id, "F", f"wamid.{wa_id}.2", "any news?", ts=p.TS + 1),
+        APP_SECRET,
+    )
     await eventually(lambda: _status_is(admin, ticket["id"], "OPEN"))
 
 
@@ -319,15 +399,24 @@ async def _status_is(api: Api, ticket_id: str, status: str) -> bool:
 async def test_tickets_can_be_created_by_hand_for_a_known_customer(admin, graph):
     channel = await wa_channel(admin, graph)
     wa_id = new_wa_id()
-    await admin.webhook(channel["id"], p.whatsapp_text(PHONE_ID, wa_id, "H", f"wamid.{wa_id}", "x"), APP_SECRET)
+    await admin.webhook(
+        channel["id"], p.whatsapp_text(PHONE_ID, wa_id, "H", f"wamid.{wa_id}", "x"), APP_SECRET
+    )
     ticket, _ = await wait_for_messages(admin, wa_id, 1)
-    body = {"channelId": channel["id"], "customerId": ticket["customer"]["id"], "subject": "Follow-up", "priority": "LOW"}
+    body = {
+        "channelId": channel["id"],
+        "customerId": ticket["customer"]["id"],
+        "subject": "Follow-up",
+        "priority": "LOW",
+    }
     status, err, _ = await admin.post(f"/orgs/{admin.org_id}/tickets", body)
     assert status == 409 and err["details"]["ticketId"] == ticket["id"]
     await admin.post(f"/orgs/{admin.org_id}/tickets/{ticket['id']}/close")
     status, created, _ = await admin.post(f"/orgs/{admin.org_id}/tickets", body)
     assert status == 201 and created["subject"] == "Follow-up" and created["priority"] == "LOW"
-    status, err, _ = await admin.post(f"/orgs/{admin.org_id}/tickets", {**body, "customerId": "nope"})
+    status, err, _ = await admin.post(
+        f"/orgs/{admin.org_id}/tickets", {**body, "customerId": "nope"}
+    )
     assert status == 400 and "customerId" in err["details"]
 
 
@@ -336,13 +425,19 @@ async def test_two_orgs_never_see_each_others_conversations(web_url, http, graph
     two = await signup(web_url, http, org="Two")
     channel = await wa_channel(one, graph)
     wa_id = new_wa_id()
-    await one.webhook(channel["id"], p.whatsapp_text(PHONE_ID, wa_id, "S", f"wamid.{wa_id}", "private"), APP_SECRET)
+    await one.webhook(
+        channel["id"],
+        p.whatsapp_text(PHONE_ID, wa_id, "S", f"wamid.{wa_id}", "private"),
+        APP_SECRET,
+    )
     ticket, _ = await wait_for_messages(one, wa_id, 1)
     assert await tickets_of(two) == []
     assert (await two.get(f"/orgs/{two.org_id}/tickets/{ticket['id']}"))[0] == 404
     assert (await two.get(f"/orgs/{one.org_id}/tickets"))[0] == 404
     assert (await two.get(f"/orgs/{two.org_id}/tickets/{ticket['id']}/messages"))[0] == 404
-    assert (await two.post(f"/orgs/{two.org_id}/tickets/{ticket['id']}/messages", {"content": "x"}))[0] == 404
+    assert (
+        await two.post(f"/orgs/{two.org_id}/tickets/{ticket['id']}/messages", {"content": "x"})
+    )[0] == 404
     assert (await two.post(f"/orgs/{two.org_id}/tickets/{ticket['id']}/close"))[0] == 404
 
 

@@ -12,27 +12,35 @@ from inbox.errors import Unauthorized
 
 
 def test_access_token_round_trips_its_claims():
-    token = security.issue_access_token(user_id="u1", org_id="o1", role="AGENT", secret="s", ttl_seconds=60)
+    token = security.issue_access_token(
+        user_id="u1", org_id="o1", role="AGENT", secret="s", ttl_seconds=60
+    )
     claims = security.read_access_token(token, "s")
     assert (claims.user_id, claims.org_id, claims.role) == ("u1", "o1", "AGENT")
 
 
 def test_access_token_signed_with_another_secret_is_refused():
-    token = security.issue_access_token(user_id="u1", org_id="o1", role="AGENT", secret="a", ttl_seconds=60)
+    token = security.issue_access_token(
+        user_id="u1", org_id="o1", role="AGENT", secret="a", ttl_seconds=60
+    )
     with pytest.raises(Unauthorized) as err:
         security.read_access_token(token, "b")
     assert err.value.code == "INVALID_TOKEN"
 
 
 def test_expired_access_token_is_refused_as_expired():
-    token = security.issue_access_token(user_id="u1", org_id="o1", role="AGENT", secret="s", ttl_seconds=-1)
+    token = security.issue_access_token(
+        user_id="u1", org_id="o1", role="AGENT", secret="s", ttl_seconds=-1
+    )
     with pytest.raises(Unauthorized) as err:
         security.read_access_token(token, "s")
     assert err.value.code == "TOKEN_EXPIRED"
 
 
 def test_a_token_without_the_access_type_is_refused():
-    token = jwt.encode({"sub": "u1", "org": "o1", "role": "ADMIN", "exp": int(time.time()) + 60}, "s")
+    token = jwt.encode(
+        {"sub": "u1", "org": "o1", "role": "ADMIN", "exp": int(time.time()) + 60}, "s"
+    )
     with pytest.raises(Unauthorized):
         security.read_access_token(token, "s")
 

@@ -38,7 +38,9 @@ async def signup(request: web.Request) -> web.Response:
 async def login(request: web.Request) -> web.Response:
     body = await json_body(request, LoginBody)
     return _session(
-        await auth_service.login(request.app[keys.SETTINGS], email=body.email, password=body.password)
+        await auth_service.login(
+            request.app[keys.SETTINGS], email=body.email, password=body.password
+        )
     )
 
 

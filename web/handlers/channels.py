@@ -16,7 +16,9 @@ from web.schemas import ChannelCreateBody, ChannelUpdateBody
 
 def _view(request: web.Request, channel: Channel) -> dict:
     settings = request.app[keys.SETTINGS]
-    return channel_view(channel, channel_service.secret_fields(channel.type), settings.public_url).dump()
+    return channel_view(
+        channel, channel_service.secret_fields(channel.type), settings.public_url
+    ).dump()
 
 
 @authenticated(Role.ADMIN)
@@ -31,13 +33,17 @@ async def create(request: web.Request) -> web.Response:
 @authenticated()
 async def list_channels(request: web.Request) -> web.Response:
     page = page_of(request)
-    channels, total = await channel_service.list_channels(current_user(request).org_id, page.skip, page.limit)
+    channels, total = await channel_service.list_channels(
+        current_user(request).org_id, page.skip, page.limit
+    )
     return paged_response(request, [_view(request, c) for c in channels], total, page)
 
 
 @authenticated()
 async def get(request: web.Request) -> web.Response:
-    channel = await channel_service.get(current_user(request).org_id, request.match_info["channelId"])
+    channel = await channel_service.get(
+        current_user(request).org_id, request.match_info["channelId"]
+    )
     return web.json_response(_view(request, channel))
 
 

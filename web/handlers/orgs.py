@@ -16,7 +16,9 @@ from web.schemas import InviteBody, OrgPatchBody
 
 @authenticated()
 async def get_org(request: web.Request) -> web.Response:
-    return web.json_response(org_view(await org_service.get_org(current_user(request).org_id)).dump())
+    return web.json_response(
+        org_view(await org_service.get_org(current_user(request).org_id)).dump()
+    )
 
 
 @authenticated(Role.ADMIN)
@@ -54,14 +56,22 @@ async def invite(request: web.Request) -> web.Response:
 @authenticated(Role.ADMIN)
 async def list_invites(request: web.Request) -> web.Response:
     page = page_of(request)
-    invites, total = await org_service.list_invites(current_user(request).org_id, page.skip, page.limit)
+    invites, total = await org_service.list_invites(
+        current_user(request).org_id, page.skip, page.limit
+    )
     return paged_response(request, [invite_view(i).dump() for i in invites], total, page)
 
 
 @authenticated(Role.ADMIN)
 async def deactivate(request: web.Request) -> web.Response:
     me = current_user(request)
-    user = await org_service.deactivate(me.org_id, request.match_info["userId"], acting_user_id=me.id)
+    user = await org_service.deactivate(
+        me.org_id, request.match_info["userId"], acting_user_id=me.id
+    )
     return web.json_response(
-        {"success": True, "message": f"User {user.email} deactivated", "user": user_view(user).dump()}
+        {
+            "success": True,
+            "message": f"User {user.email} deactivated",
+            "user": user_view(user).dump(),
+        }
     )

@@ -10,11 +10,10 @@ from datetime import UTC, datetime
 from aiohttp import WSMsgType, web
 
 from inbox import events
-from inbox.errors import ValidationFailed
+from inbox.errors import Unauthorized, ValidationFailed
 from inbox.realtime import OrgEvent, parse_event_id
 from inbox.security import read_access_token
 from inbox.services import auth as auth_service
-from inbox.errors import Unauthorized
 from web import keys
 
 CLOSE_TOKEN_EXPIRED = 4001
@@ -33,7 +32,9 @@ async def websocket(request: web.Request) -> web.StreamResponse:
         try:
             since_key = parse_event_id(since)
         except ValueError as exc:
-            raise ValidationFailed("since must be an event id", details={"since": "not an event id"}) from exc
+            raise ValidationFailed(
+                "since must be an event id", details={"since": "not an event id"}
+            ) from exc
 
     hub = request.app[keys.HUB]
     log = request.app[keys.EVENT_LOG]
@@ -54,10 +55,18 @@ async def websocket(request: web.Request) -> web.StreamResponse:
         if since:
             oldest = await log.oldest_id(user.org_id)
             if oldest is not None and parse_event_id(oldest) > since_key and since_key != (0, 0):
-                await ws.send_str(json.dumps({"id": since, "event": events.RESYNC_REQUIRED, "data": {
-                    "reason": "Events after this id are no longer kept; reload the inbox.",
-                    "oldestId": oldest,
-                }}))
+                await ws.send_str(
+                    json.dumps(
+                        {
+                            "id": since,
+                            "event": events.RESYNC_REQUIRED,
+                            "data": {
+                                "reason": "Events after this id are gone; reload the inbox.",
+                                "oldestId": oldest,
+                            },
+                        }
+                    )
+                )
             cursor = since
             while True:
                 batch = await log.since(user.org_id, cursor)

@@ -28,13 +28,19 @@ async def list_tickets(request: web.Request) -> web.Response:
         priority=q.priority,
         customer_id=q.customer_id,
     )
-    found, total = await ticket_service.list_tickets(current_user(request).org_id, filters, page.skip, page.limit)
-    return paged_response(request, [v.dump() for v in await ticket_service.views(found)], total, page)
+    found, total = await ticket_service.list_tickets(
+        current_user(request).org_id, filters, page.skip, page.limit
+    )
+    return paged_response(
+        request, [v.dump() for v in await ticket_service.views(found)], total, page
+    )
 
 
 @authenticated()
 async def get(request: web.Request) -> web.Response:
-    data = await ticket_service.get_with_messages(current_user(request).org_id, request.match_info["ticketId"])
+    data = await ticket_service.get_with_messages(
+        current_user(request).org_id, request.match_info["ticketId"]
+    )
     return web.json_response(data)
 
 
@@ -70,7 +76,10 @@ async def update(request: web.Request) -> web.Response:
 async def assign(request: web.Request) -> web.Response:
     body = await json_body(request, AssignBody)
     ticket = await ticket_service.assign(
-        request.app[keys.DEPS].events, current_user(request).org_id, request.match_info["ticketId"], body.assignee_id
+        request.app[keys.DEPS].events,
+        current_user(request).org_id,
+        request.match_info["ticketId"],
+        body.assignee_id,
     )
     return await _one(ticket)
 
@@ -96,7 +105,10 @@ async def list_messages(request: web.Request) -> web.Response:
 async def post_message(request: web.Request) -> web.Response:
     body = await json_body(request, MessageBody)
     message = await message_service.post_reply(
-        request.app[keys.DEPS], current_user(request), request.match_info["ticketId"],
-        content=body.content, metadata=body.metadata,
+        request.app[keys.DEPS],
+        current_user(request),
+        request.match_info["ticketId"],
+        content=body.content,
+        metadata=body.metadata,
     )
     return web.json_response(message.dump(), status=201)

@@ -32,6 +32,11 @@ def cmd_web(args: argparse.Namespace) -> None:
     from web.app import create_app
 
     _logging()
+    if not os.environ.get("JWT_SECRET"):
+        log.warning(
+            "JWT_SECRET is not set: using a random secret, so tokens die with this process "
+            "and other web processes will not accept them"
+        )
     settings = Settings.from_env()
     web.run_app(
         create_app(settings),

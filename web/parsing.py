@@ -20,7 +20,7 @@ async def json_body(request: web.Request, model: type[M]) -> M:
     else:
         try:
             raw = await request.json()
-        except ValueError as exc:
+        except (ValueError, RecursionError) as exc:
             raise ValidationFailed("Body is not valid JSON", code="INVALID_JSON") from exc
     if not isinstance(raw, dict):
         raise ValidationFailed("Body must be a JSON object", code="INVALID_JSON")

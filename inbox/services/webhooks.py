@@ -65,7 +65,8 @@ async def accept(
             raise Forbidden("Invalid X-Hub-Signature-256", code="SIGNATURE_INVALID")
     try:
         payload = json.loads(raw_body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+        # RecursionError: hostile nesting ([[[[...]]]]) is refused like any other bad JSON.
         raise ValidationFailed("Body is not valid JSON", code="INVALID_JSON") from exc
     if not isinstance(payload, dict):
         raise ValidationFailed("Body must be a JSON object", code="INVALID_JSON")

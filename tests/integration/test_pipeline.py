@@ -152,6 +152,14 @@ async def test_bad_bodies_are_refused_with_clear_errors(admin, graph, settings):
     assert status == 413 and body["statusCode"] == 413
     status, body, _ = await admin.webhook("no-such-channel", {"entry": []}, APP_SECRET)
     assert status == 404
+    hostile = b"[" * 100_000 + b"]" * 100_000
+    status, body, _ = await admin.webhook(channel["id"], None, APP_SECRET, raw=hostile)
+    assert status == 400 and body["code"] == "INVALID_JSON"
+    status, body, _ = await admin.call(
+        "POST", "/auth/login", data=hostile, headers={"Content-Type": "application/json"}, token=""
+    )
+    assert status == 400
+    assert (await admin.get("/health", token=""))[0] == 200  # still serving
 
 
 async def test_subscription_handshake_echoes_the_challenge_only_for_the_right_token(
@@ -445,3 +453,50 @@ async def test_health_is_ok_when_everything_answers(admin):
     status, body, _ = await admin.get("/health", token="")
     assert status == 200 and body["status"] == "ok"
     assert set(body["checks"]) == {"mongodb", "kafka", "redis", "worker"}
+
+
+async def test_every_message_type_is_kept_with_its_details(admin, graph):
+    channel = await wa_channel(admin, graph)
+    wa_id = new_wa_id()
+    batch = p.whatsapp_payload(
+        PHONE_ID,
+        messages=[
+            p.wa_media_message(
+                "image", f"wamid.{wa_id}.img", wa_id, p.TS, caption="the broken lid"
+            ),
+            p.wa_location_message(f"wamid.{wa_id}.loc", wa_id, p.TS + 1),
+            p.wa_unsupported_message(f"wamid.{wa_id}.uns", wa_id, p.TS + 2),
+        ],
+    )
+    assert (await admin.webhook(channel["id"], batch, APP_SECRET))[0] == 200
+    _, msgs = await wait_for_messages(admin, wa_id, 3)
+    image, location, unsupported = msgs
+    assert image["type"] == "image" and "the broken lid" in image["content"]
+    assert image["metadata"]["media"]["id"] == "1003383421387256"
+    assert location["type"] == "location" and "Eiffel Tower" in location["content"]
+    assert unsupported["type"] == "unsupported" and unsupported["content"]
+    assert "131051" in str(unsupported["metadata"])
+
+
+async def test_health_names_what_is_down(settings):
+    """A web process whose Redis has no worker heartbeat reports the worker as down."""
+    import dataclasses
+
+    import aiohttp
+    from aiohttp import web
+
+    from web.app import create_app
+
+    lonely = dataclasses.replace(settings, redis_url=settings.redis_url.rsplit("/", 1)[0] + "/13")
+    runner = web.AppRunner(create_app(lonely))
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    try:
+        async with aiohttp.ClientSession() as http:
+            async with http.get(f"http://127.0.0.1:{runner.addresses[0][1]}/health") as resp:
+                body = await resp.json()
+        assert resp.status == 503
+        assert body["down"] == ["worker"] and body["checks"]["mongodb"]["ok"] is True
+    finally:
+        await runner.cleanup()

@@ -68,8 +68,8 @@ def main() -> None:
             times.append(time_one(settings, Path(tmp) / "worker.log"))
             print(f"run {len(times)}: consuming after {times[-1]:.2f} s", flush=True)
     print(
-        f"worker start -> consuming: median {statistics.median(times):.2f} s, max {max(times):.2f} s "
-        f"over {len(times)} runs (target: under 15 s)"
+        f"worker start -> consuming: median {statistics.median(times):.2f} s, "
+        f"max {max(times):.2f} s over {len(times)} runs (target: under 15 s)"
     )
 
 

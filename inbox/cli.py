@@ -93,7 +93,7 @@ async def _first_admin(settings: Settings) -> tuple[str, str] | None:
     try:
         if await User.find_all().limit(1).count():
             return None
-        email, password = "admin@inbox.local", secrets.token_urlsafe(12)
+        email, password = "admin@example.com", secrets.token_urlsafe(12)
         await auth_service.signup(
             settings, org_name="My Company", name="Admin", email=email, password=password
         )

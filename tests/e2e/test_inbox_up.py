@@ -3,6 +3,7 @@ and keeps its data across a restart."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
 import signal
@@ -92,7 +93,7 @@ async def test_inbox_up_serves_logs_in_stops_clean_and_keeps_data(tmp_path):
     finally:
         up.interrupt()
     assert up.proc.returncode == 0, "".join(up.output[-20:])
-    time.sleep(0.5)
+    await asyncio.sleep(0.5)
     assert [p for p in children if p.is_running() and p.status() != psutil.STATUS_ZOMBIE] == []
 
     # Second start on the same data dir: the same admin logs in; no new credentials.

@@ -18,6 +18,7 @@ from streams.producer import FanoutPublisher, KafkaStream, ensure_topics
 from web import keys
 from web.errors import error_middleware
 from web.hub import Hub
+from web.presence import Presence
 from web.routes import setup_routes
 
 
@@ -58,11 +59,17 @@ async def _deps(app: web.Application) -> AsyncIterator[None]:
 
 async def _hub(app: web.Application) -> AsyncIterator[None]:
     app[keys.HUB] = Hub(app[keys.EVENT_LOG])
-    task = asyncio.create_task(app[keys.HUB].run())
+    app[keys.PRESENCE] = Presence(app[keys.REDIS], app[keys.HUB])
+    tasks = [
+        asyncio.create_task(app[keys.HUB].run()),
+        asyncio.create_task(app[keys.PRESENCE].run()),
+    ]
     yield
-    task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await task
+    for task in tasks:
+        task.cancel()
+    for task in tasks:
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
 
 
 def create_app(settings: Settings) -> web.Application:

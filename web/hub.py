@@ -8,6 +8,7 @@ org cost one Redis read, not a thousand.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from dataclasses import dataclass, field
 
@@ -48,6 +49,13 @@ class Hub:
         if not subs:
             del self.subscribers[sub.org_id]
             self.cursors.pop(sub.org_id, None)
+
+    def push(self, org_id: str, event: OrgEvent) -> None:
+        """Hand an ephemeral event (not in the log, e.g. presence) to this process's sockets."""
+        for sub in list(self.subscribers.get(org_id, ())):
+            # A socket too far behind for this drops it; the next update carries the full state.
+            with contextlib.suppress(asyncio.QueueFull):
+                sub.queue.put_nowait(event)
 
     async def run(self) -> None:
         while True:

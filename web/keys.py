@@ -11,6 +11,7 @@ from inbox.ports import Deps
 from inbox.realtime import RedisEventLog
 from streams.producer import KafkaStream
 from web.hub import Hub
+from web.presence import Presence
 
 SETTINGS = web.AppKey("settings", Settings)
 MONGO = web.AppKey("mongo", AsyncMongoClient)
@@ -19,3 +20,4 @@ STREAM = web.AppKey("stream", KafkaStream)
 EVENT_LOG = web.AppKey("event_log", RedisEventLog)
 DEPS = web.AppKey("deps", Deps)
 HUB = web.AppKey("hub", Hub)
+PRESENCE = web.AppKey("presence", Presence)

@@ -8,6 +8,7 @@ import json
 from datetime import UTC, datetime
 
 from aiohttp import WSMsgType, web
+from pydantic import ValidationError
 
 from inbox import events
 from inbox.errors import Unauthorized, ValidationFailed
@@ -15,6 +16,8 @@ from inbox.realtime import OrgEvent, parse_event_id
 from inbox.security import read_access_token
 from inbox.services import auth as auth_service
 from web import keys
+from web.errors import validation_details
+from web.presence import Connection, Presence, PresenceMessage
 
 CLOSE_TOKEN_EXPIRED = 4001
 CLOSE_RESYNC = 4002
@@ -43,6 +46,8 @@ async def websocket(request: web.Request) -> web.StreamResponse:
     # Subscribe before replaying so nothing published in between falls through the gap;
     # the live loop then skips what the replay already sent.
     sub = await hub.subscribe(user.org_id)
+    presence = request.app[keys.PRESENCE]
+    conn = await presence.join(user.org_id, user.id, user.name)
     last: tuple[int, int] = (0, 0)
 
     async def send(event: OrgEvent) -> None:
@@ -87,7 +92,12 @@ async def websocket(request: web.Request) -> web.StreamResponse:
             if sub.overflowed:
                 await ws.close(code=CLOSE_RESYNC, message=b"too far behind; reconnect with since")
                 return
-            if parse_event_id(event.id) > last:
+            if not event.id:
+                # Ephemeral (presence): not in the log, so no id to resume from.
+                await ws.send_str(
+                    json.dumps({"id": None, "event": event.event, "data": event.data})
+                )
+            elif parse_event_id(event.id) > last:
                 await send(event)
 
     pumping = asyncio.create_task(pump())
@@ -95,6 +105,8 @@ async def websocket(request: web.Request) -> web.StreamResponse:
         async for msg in ws:
             if msg.type == WSMsgType.TEXT and msg.data == "ping":
                 await ws.send_str(json.dumps({"event": "pong"}))
+            elif msg.type == WSMsgType.TEXT:
+                await _client_message(ws, presence, conn, msg.data)
             elif msg.type == WSMsgType.ERROR:
                 break
             if pumping.done():
@@ -104,4 +116,31 @@ async def websocket(request: web.Request) -> web.StreamResponse:
         with contextlib.suppress(asyncio.CancelledError, Exception):
             await pumping
         hub.unsubscribe(sub)
+        with contextlib.suppress(Exception):
+            # Shielded: a cancelled handler must still take the user off the list.
+            await asyncio.shield(presence.leave(conn))
     return ws
+
+
+async def _client_message(
+    ws: web.WebSocketResponse, presence: Presence, conn: Connection, raw: str
+) -> None:
+    """`{"type": "presence", "viewing", "typing"}`; anything else gets an `error` event."""
+    try:
+        msg = PresenceMessage.model_validate_json(raw)
+    except ValidationError as exc:
+        await ws.send_str(
+            json.dumps(
+                {
+                    "id": None,
+                    "event": "error",
+                    "data": {
+                        "message": 'Expected {"type": "presence", "viewing", "typing"}',
+                        "code": "VALIDATION_ERROR",
+                        "details": validation_details(exc),
+                    },
+                }
+            )
+        )
+        return
+    await presence.update(conn, msg.viewing, msg.typing)

@@ -17,6 +17,7 @@ from inbox.realtime import RedisEventLog
 from streams.producer import FanoutPublisher, KafkaStream, ensure_topics
 from web import keys
 from web.errors import error_middleware
+from web.handlers.pages import setup_templates
 from web.hub import Hub
 from web.presence import Presence
 from web.routes import setup_routes
@@ -78,5 +79,6 @@ def create_app(settings: Settings) -> web.Application:
     )
     app[keys.SETTINGS] = settings
     app.cleanup_ctx.extend([_mongo, _redis, _kafka, _deps, _hub])
+    setup_templates(app)
     setup_routes(app)
     return app

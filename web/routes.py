@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from web.handlers import auth, channels, health, orgs, realtime, tickets, webhooks
+from web.handlers import auth, channels, health, orgs, pages, realtime, tickets, webhooks
 
 
 def setup_routes(app: web.Application) -> None:
@@ -47,3 +47,14 @@ def setup_routes(app: web.Application) -> None:
     r.add_post("/webhook/{channelId}", webhooks.receive)
 
     r.add_get("/ws", realtime.websocket)
+
+    # The agents' web pages (static shells over the same API).
+    r.add_get("/", pages.root)
+    r.add_get("/login", pages.login)
+    r.add_get("/inbox", pages.inbox)
+    r.add_get("/inbox/{ticketId}", pages.inbox)
+    r.add_get("/admin/channels", pages.channels)
+    r.add_get("/admin/users", pages.users)
+    r.add_get("/admin/macros", pages.macros)
+    r.add_get("/admin/campaigns", pages.campaigns)
+    r.add_get("/admin/analytics", pages.analytics)

@@ -16,13 +16,30 @@ from inbox.realtime import OrgEvent, parse_event_id
 from inbox.security import read_access_token
 from inbox.services import auth as auth_service
 from web import keys
+from web import openapi_models as om
 from web.errors import validation_details
+from web.openapi import spec
 from web.presence import Connection, Presence, PresenceMessage
 
 CLOSE_TOKEN_EXPIRED = 4001
 CLOSE_RESYNC = 4002
+# First frame of a connection without `since`: its id is the newest event id at connect time,
+# so a client that has not seen any event yet still has a cursor to resume from.
+READY = "ready"
 
 
+@spec(
+    "Realtime events (websocket upgrade)",
+    description='Frames are `{"id", "event", "data"}`; reconnect with `since` set to '
+    "the last id seen to receive what was missed. Closes with 4001 when the token expires.",
+    tags=["realtime"],
+    query=om.WebsocketQuery,
+    status=101,
+    content_type=None,
+    response_description="Switching to the websocket protocol",
+    errors=[400, 401],
+    auth=False,
+)
 async def websocket(request: web.Request) -> web.StreamResponse:
     token = request.query.get("token")
     if not token:
@@ -57,6 +74,9 @@ async def websocket(request: web.Request) -> web.StreamResponse:
 
     async def pump() -> None:
         nonlocal last
+        if not since:
+            head = await log.last_id(user.org_id)
+            await ws.send_str(json.dumps({"id": head, "event": READY, "data": {}}))
         if since:
             oldest = await log.oldest_id(user.org_id)
             if oldest is not None and parse_event_id(oldest) > since_key and since_key != (0, 0):

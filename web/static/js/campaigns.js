@@ -99,10 +99,10 @@ function statsBlock(stats) {
   );
 }
 
-async function select(id) {
+async function select(id, { focus = true } = {}) {
   selected = id;
   renderList();
-  await renderDetail({ focus: true });
+  await renderDetail({ focus });
 }
 
 async function renderDetail({ focus = false } = {}) {
@@ -295,5 +295,5 @@ $("#campaign-form").addEventListener("submit", async (e) => {
 
 loadList().then(() => {
   const id = new URLSearchParams(location.search).get("campaign");
-  if (id) select(id);
+  if (id) select(id, { focus: false });
 });

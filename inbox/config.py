@@ -49,6 +49,18 @@ class Settings:
     send_backoff_base_seconds: float = 0.5
     worker_heartbeat_seconds: float = 5.0
     public_url: str = "http://127.0.0.1:8080"
+    # Rate limits (sliding window in Redis). Limits count per window, a minute unless the
+    # window is changed (tests shorten it). Auth counts per client IP and per email.
+    rate_limit_enabled: bool = True
+    rate_limit_auth_per_minute: int = 5
+    rate_limit_api_per_minute: int = 100
+    rate_limit_webhook_per_minute: int = 1000
+    rate_limit_window_seconds: float = 60.0
+    # Redis key prefix of the counters, so deployments (or test runs) can share one Redis.
+    rate_limit_key_prefix: str = "ratelimit"
+    # Reverse proxies in front of `inbox web` that append to X-Forwarded-For (nginx: 1).
+    # 0 trusts no header and limits by the socket's peer address.
+    trusted_proxy_hops: int = 0
 
     @classmethod
     def from_env(cls, **overrides: Any) -> Settings:

@@ -51,6 +51,12 @@ def settings(service_urls: ServiceURLs) -> Settings:
         send_backoff_base_seconds=0.05,
         worker_heartbeat_seconds=1.0,
         public_url="http://testserver",
+        # The suite signs up hundreds of orgs from 127.0.0.1: limits that never bind here;
+        # tests/integration/test_rate_limits.py runs its own app with low ones.
+        rate_limit_auth_per_minute=1_000_000,
+        rate_limit_api_per_minute=1_000_000,
+        rate_limit_webhook_per_minute=1_000_000,
+        rate_limit_key_prefix=f"ratelimit-test{run}",
     )
 
 

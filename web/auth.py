@@ -45,7 +45,11 @@ def authenticated(*roles: Role, org_scoped: bool = True) -> Callable[[Handler], 
             request[USER] = user
             return await handler(request)
 
-        wrapper.__auth__ = {"roles": [r.value for r in roles]}  # type: ignore[attr-defined]
+        # Read by /openapi.json (web/openapi.py): bearer auth, 403 for roles, 404 for orgs.
+        wrapper.__auth__ = {  # type: ignore[attr-defined]
+            "roles": [r.value for r in roles],
+            "org_scoped": org_scoped,
+        }
         return wrapper
 
     return decorate

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any, TypeVar
 
 from aiohttp import web
@@ -15,11 +16,14 @@ M = TypeVar("M", bound=BaseModel)
 
 async def json_body(request: web.Request, model: type[M]) -> M:
     """The JSON body as `model`; 400 with field details when it is not."""
-    if not request.can_read_body:
+    # `read()` rather than `can_read_body`: the rate limiter may have read (and aiohttp cached)
+    # the body already, which leaves the stream at its end.
+    body = await request.read()
+    if not body:
         raw: Any = {}
     else:
         try:
-            raw = await request.json()
+            raw = json.loads(body)
         except (ValueError, RecursionError) as exc:
             raise ValidationFailed("Body is not valid JSON", code="INVALID_JSON") from exc
     if not isinstance(raw, dict):

@@ -7,7 +7,9 @@ from aiohttp import web
 from inbox.services import auth as auth_service
 from inbox.views import auth_user_view, user_view
 from web import keys
+from web import openapi_models as om
 from web.auth import authenticated, current_user
+from web.openapi import spec
 from web.parsing import json_body
 from web.schemas import AcceptInviteBody, LoginBody, RefreshBody, SignupBody
 
@@ -23,6 +25,14 @@ def _session(session: auth_service.Session, status: int = 200) -> web.Response:
     )
 
 
+@spec(
+    "Sign up: a new organisation and its first admin",
+    tags=["auth"],
+    body=SignupBody,
+    response=om.SessionView,
+    status=201,
+    errors=[409],
+)
 async def signup(request: web.Request) -> web.Response:
     body = await json_body(request, SignupBody)
     session = await auth_service.signup(
@@ -35,6 +45,7 @@ async def signup(request: web.Request) -> web.Response:
     return _session(session, status=201)
 
 
+@spec("Log in", tags=["auth"], body=LoginBody, response=om.SessionView, errors=[401])
 async def login(request: web.Request) -> web.Response:
     body = await json_body(request, LoginBody)
     return _session(
@@ -44,6 +55,13 @@ async def login(request: web.Request) -> web.Response:
     )
 
 
+@spec(
+    "Trade a refresh token for a new access token (the refresh token rotates)",
+    tags=["auth"],
+    body=RefreshBody,
+    response=om.TokensView,
+    errors=[401],
+)
 async def refresh(request: web.Request) -> web.Response:
     body = await json_body(request, RefreshBody)
     session = await auth_service.refresh(request.app[keys.SETTINGS], body.refresh_token)
@@ -53,12 +71,21 @@ async def refresh(request: web.Request) -> web.Response:
     )
 
 
+@spec("Log out: revoke a refresh token", tags=["auth"], body=RefreshBody, response=om.OkView)
 async def logout(request: web.Request) -> web.Response:
     body = await json_body(request, RefreshBody)
     await auth_service.logout(body.refresh_token)
     return web.json_response({"success": True, "message": "Logged out"})
 
 
+@spec(
+    "Accept an invite: create the invited user and start a session",
+    tags=["auth"],
+    body=AcceptInviteBody,
+    response=om.SessionView,
+    status=201,
+    errors=[404, 409],
+)
 async def accept_invite(request: web.Request) -> web.Response:
     body = await json_body(request, AcceptInviteBody)
     session = await auth_service.accept_invite(
@@ -67,6 +94,7 @@ async def accept_invite(request: web.Request) -> web.Response:
     return _session(session, status=201)
 
 
+@spec("The caller's own user", tags=["auth"], response=om.MeView)
 @authenticated(org_scoped=False)
 async def me(request: web.Request) -> web.Response:
     data = user_view(current_user(request)).dump()

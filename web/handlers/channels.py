@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from connectors.base import ConnectionResult
 from inbox.documents import Channel, Role
 from inbox.services import channels as channel_service
-from inbox.views import channel_view, customer_view
+from inbox.views import ChannelView, CustomerView, channel_view, customer_view
 from web import keys
+from web import openapi_models as om
 from web.auth import authenticated, current_user
+from web.openapi import spec
 from web.pagination import page_of, paged_response
 from web.parsing import json_body
 from web.schemas import ChannelCreateBody, ChannelUpdateBody
@@ -21,6 +24,13 @@ def _view(request: web.Request, channel: Channel) -> dict:
     ).dump()
 
 
+@spec(
+    "Create a channel (secrets are write-only)",
+    tags=["channels"],
+    body=ChannelCreateBody,
+    response=ChannelView,
+    status=201,
+)
 @authenticated(Role.ADMIN)
 async def create(request: web.Request) -> web.Response:
     body = await json_body(request, ChannelCreateBody)
@@ -30,6 +40,7 @@ async def create(request: web.Request) -> web.Response:
     return web.json_response(_view(request, channel), status=201)
 
 
+@spec("List channels", tags=["channels"], response=ChannelView, list_response=True)
 @authenticated()
 async def list_channels(request: web.Request) -> web.Response:
     page = page_of(request)
@@ -39,6 +50,7 @@ async def list_channels(request: web.Request) -> web.Response:
     return paged_response(request, [_view(request, c) for c in channels], total, page)
 
 
+@spec("Get a channel", tags=["channels"], response=ChannelView)
 @authenticated()
 async def get(request: web.Request) -> web.Response:
     channel = await channel_service.get(
@@ -47,6 +59,7 @@ async def get(request: web.Request) -> web.Response:
     return web.json_response(_view(request, channel))
 
 
+@spec("Update a channel", tags=["channels"], body=ChannelUpdateBody, response=ChannelView)
 @authenticated(Role.ADMIN)
 async def update(request: web.Request) -> web.Response:
     body = await json_body(request, ChannelUpdateBody)
@@ -60,12 +73,14 @@ async def update(request: web.Request) -> web.Response:
     return web.json_response(_view(request, channel))
 
 
+@spec("Delete a channel", tags=["channels"], response=om.OkView)
 @authenticated(Role.ADMIN)
 async def delete(request: web.Request) -> web.Response:
     await channel_service.delete(current_user(request).org_id, request.match_info["channelId"])
     return web.json_response({"success": True, "message": "Channel deleted"})
 
 
+@spec("List a channel's customers", tags=["channels"], response=CustomerView, list_response=True)
 @authenticated()
 async def customers(request: web.Request) -> web.Response:
     page = page_of(request)
@@ -75,6 +90,11 @@ async def customers(request: web.Request) -> web.Response:
     return paged_response(request, [customer_view(c).dump() for c in found], total, page)
 
 
+@spec(
+    "Test a channel's credentials against its platform",
+    tags=["channels"],
+    response=ConnectionResult,
+)
 @authenticated(Role.ADMIN)
 async def test_connection(request: web.Request) -> web.Response:
     deps = request.app[keys.DEPS]

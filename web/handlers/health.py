@@ -12,6 +12,8 @@ from aiohttp import web
 from inbox import db
 from streams.context import WORKERS_KEY
 from web import keys
+from web import openapi_models as om
+from web.openapi import spec
 
 
 async def _check(awaitable: Awaitable[Any], timeout: float = 3.0) -> str | None:
@@ -22,6 +24,13 @@ async def _check(awaitable: Awaitable[Any], timeout: float = 3.0) -> str | None:
         return f"{type(exc).__name__}: {exc}"[:300] or type(exc).__name__
 
 
+@spec(
+    "Health: MongoDB, Kafka and Redis answer and a worker is consuming",
+    tags=["meta"],
+    response=om.HealthView,
+    also={503: "Something is down: `down` names it"},
+    auth=False,
+)
 async def health(request: web.Request) -> web.Response:
     app = request.app
     settings = app[keys.SETTINGS]

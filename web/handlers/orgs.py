@@ -6,14 +6,17 @@ from aiohttp import web
 
 from inbox.documents import Role
 from inbox.services import orgs as org_service
-from inbox.views import invite_view, org_view, user_view
+from inbox.views import InviteView, OrgView, UserView, invite_view, org_view, user_view
 from web import keys
+from web import openapi_models as om
 from web.auth import authenticated, current_user
+from web.openapi import spec
 from web.pagination import page_of, paged_response
 from web.parsing import json_body
 from web.schemas import InviteBody, OrgPatchBody
 
 
+@spec("Get the organisation", tags=["organisation"], response=OrgView)
 @authenticated()
 async def get_org(request: web.Request) -> web.Response:
     return web.json_response(
@@ -21,6 +24,7 @@ async def get_org(request: web.Request) -> web.Response:
     )
 
 
+@spec("Update the organisation", tags=["organisation"], body=OrgPatchBody, response=OrgView)
 @authenticated(Role.ADMIN)
 async def patch_org(request: web.Request) -> web.Response:
     body = await json_body(request, OrgPatchBody)
@@ -28,6 +32,7 @@ async def patch_org(request: web.Request) -> web.Response:
     return web.json_response(org_view(org).dump())
 
 
+@spec("List users", tags=["users"], response=UserView, list_response=True)
 @authenticated()
 async def list_users(request: web.Request) -> web.Response:
     page = page_of(request)
@@ -35,12 +40,21 @@ async def list_users(request: web.Request) -> web.Response:
     return paged_response(request, [user_view(u).dump() for u in users], total, page)
 
 
+@spec("Get a user", tags=["users"], response=UserView)
 @authenticated()
 async def get_user(request: web.Request) -> web.Response:
     user = await org_service.get_user(current_user(request).org_id, request.match_info["userId"])
     return web.json_response(user_view(user).dump())
 
 
+@spec(
+    "Invite a user by email; the invite token is shown once",
+    tags=["users"],
+    body=InviteBody,
+    response=om.InviteCreatedView,
+    status=201,
+    errors=[409],
+)
 @authenticated(Role.ADMIN)
 async def invite(request: web.Request) -> web.Response:
     body = await json_body(request, InviteBody)
@@ -53,6 +67,7 @@ async def invite(request: web.Request) -> web.Response:
     return web.json_response(data, status=201)
 
 
+@spec("List invites", tags=["users"], response=InviteView, list_response=True)
 @authenticated(Role.ADMIN)
 async def list_invites(request: web.Request) -> web.Response:
     page = page_of(request)
@@ -62,6 +77,12 @@ async def list_invites(request: web.Request) -> web.Response:
     return paged_response(request, [invite_view(i).dump() for i in invites], total, page)
 
 
+@spec(
+    "Deactivate a user: their sessions end at once",
+    tags=["users"],
+    response=om.DeactivatedView,
+    errors=[409],
+)
 @authenticated(Role.ADMIN)
 async def deactivate(request: web.Request) -> web.Response:
     me = current_user(request)

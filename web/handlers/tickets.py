@@ -6,8 +6,10 @@ from aiohttp import web
 
 from inbox.services import messages as message_service
 from inbox.services import tickets as ticket_service
+from inbox.views import MessageView, TicketView, TicketWithMessagesView
 from web import keys
 from web.auth import authenticated, current_user
+from web.openapi import spec
 from web.pagination import page_of, paged_response
 from web.parsing import json_body, query
 from web.schemas import AssignBody, MessageBody, TicketCreateBody, TicketQuery, TicketUpdateBody
@@ -17,6 +19,13 @@ async def _one(ticket) -> web.Response:  # type: ignore[no-untyped-def]
     return web.json_response((await ticket_service.view(ticket)).dump())
 
 
+@spec(
+    "List tickets, newest activity first",
+    tags=["tickets"],
+    query=TicketQuery,
+    response=TicketView,
+    list_response=True,
+)
 @authenticated()
 async def list_tickets(request: web.Request) -> web.Response:
     page = page_of(request)
@@ -36,6 +45,7 @@ async def list_tickets(request: web.Request) -> web.Response:
     )
 
 
+@spec("Get a ticket with its messages", tags=["tickets"], response=TicketWithMessagesView)
 @authenticated()
 async def get(request: web.Request) -> web.Response:
     data = await ticket_service.get_with_messages(
@@ -44,6 +54,14 @@ async def get(request: web.Request) -> web.Response:
     return web.json_response(data)
 
 
+@spec(
+    "Open a ticket",
+    tags=["tickets"],
+    body=TicketCreateBody,
+    response=TicketView,
+    status=201,
+    errors=[409],
+)
 @authenticated()
 async def create(request: web.Request) -> web.Response:
     body = await json_body(request, TicketCreateBody)
@@ -58,6 +76,7 @@ async def create(request: web.Request) -> web.Response:
     return web.json_response((await ticket_service.view(ticket)).dump(), status=201)
 
 
+@spec("Update a ticket", tags=["tickets"], body=TicketUpdateBody, response=TicketView, errors=[409])
 @authenticated()
 async def update(request: web.Request) -> web.Response:
     body = await json_body(request, TicketUpdateBody)
@@ -72,6 +91,7 @@ async def update(request: web.Request) -> web.Response:
     return await _one(ticket)
 
 
+@spec("Assign or unassign a ticket", tags=["tickets"], body=AssignBody, response=TicketView)
 @authenticated()
 async def assign(request: web.Request) -> web.Response:
     body = await json_body(request, AssignBody)
@@ -84,6 +104,7 @@ async def assign(request: web.Request) -> web.Response:
     return await _one(ticket)
 
 
+@spec("Close a ticket", tags=["tickets"], response=TicketView)
 @authenticated()
 async def close(request: web.Request) -> web.Response:
     ticket = await ticket_service.close(
@@ -92,6 +113,12 @@ async def close(request: web.Request) -> web.Response:
     return await _one(ticket)
 
 
+@spec(
+    "List a ticket's messages, oldest first",
+    tags=["messages"],
+    response=MessageView,
+    list_response=True,
+)
 @authenticated()
 async def list_messages(request: web.Request) -> web.Response:
     page = page_of(request, default_limit=50)
@@ -101,6 +128,14 @@ async def list_messages(request: web.Request) -> web.Response:
     return paged_response(request, [m.dump() for m in msgs], total, page)
 
 
+@spec(
+    "Reply on a ticket (queued, then sent through the channel)",
+    tags=["messages"],
+    body=MessageBody,
+    response=MessageView,
+    status=201,
+    errors=[409],
+)
 @authenticated()
 async def post_message(request: web.Request) -> web.Response:
     body = await json_body(request, MessageBody)

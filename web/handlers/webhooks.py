@@ -7,8 +7,19 @@ from aiohttp import web
 from inbox.errors import PayloadTooLarge
 from inbox.services import webhooks as webhook_service
 from web import keys
+from web import openapi_models as om
+from web.openapi import spec
 
 
+@spec(
+    "Webhook subscription handshake (Meta)",
+    tags=["webhooks"],
+    query=om.WebhookVerifyQuery,
+    content_type="text/plain",
+    response_description="The `hub.challenge`, echoed",
+    errors=[400, 403],
+    auth=False,
+)
 async def verify(request: web.Request) -> web.Response:
     challenge = await webhook_service.verify_subscription(
         request.match_info["channelId"],
@@ -19,6 +30,17 @@ async def verify(request: web.Request) -> web.Response:
     return web.Response(text=challenge, content_type="text/plain")
 
 
+@spec(
+    "Webhook delivery from the platform",
+    description="Answered 2xx only once the delivery is durably journaled; redeliveries of "
+    "the same body change nothing.",
+    tags=["webhooks"],
+    body=om.WebhookPayload,
+    response=om.WebhookAccepted,
+    headers={"X-Hub-Signature-256": "`sha256=<hex HMAC of the body with the app secret>`"},
+    errors=[400, 401, 403, 413],
+    auth=False,
+)
 async def receive(request: web.Request) -> web.Response:
     limit = request.app[keys.SETTINGS].webhook_max_bytes
     if request.content_length is not None and request.content_length > limit:

@@ -20,6 +20,7 @@ from web.errors import error_middleware
 from web.handlers.pages import setup_templates
 from web.hub import Hub
 from web.presence import Presence
+from web.ratelimit import rate_limit_middleware, rate_limiter_ctx
 from web.routes import setup_routes
 
 
@@ -75,10 +76,12 @@ async def _hub(app: web.Application) -> AsyncIterator[None]:
 
 def create_app(settings: Settings) -> web.Application:
     app = web.Application(
-        middlewares=[error_middleware], client_max_size=settings.webhook_max_bytes
+        # Rate limits outermost, so error responses carry the X-RateLimit-* headers too.
+        middlewares=[rate_limit_middleware, error_middleware],
+        client_max_size=settings.webhook_max_bytes,
     )
     app[keys.SETTINGS] = settings
-    app.cleanup_ctx.extend([_mongo, _redis, _kafka, _deps, _hub])
+    app.cleanup_ctx.extend([_mongo, _redis, rate_limiter_ctx, _kafka, _deps, _hub])
     setup_templates(app)
     setup_routes(app)
     return app

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from web import openapi
 from web.handlers import auth, channels, health, orgs, pages, realtime, tickets, webhooks
 
 
 def setup_routes(app: web.Application) -> None:
     r = app.router
     r.add_get("/health", health.health)
+    r.add_get("/openapi.json", openapi.openapi_json)
+    r.add_get("/docs", openapi.docs)
+    r.add_static("/docs/assets", openapi.SWAGGER_UI_DIR)
 
     r.add_post("/auth/signup", auth.signup)
     r.add_post("/auth/login", auth.login)

@@ -500,3 +500,8 @@ async def test_health_names_what_is_down(settings):
         assert body["down"] == ["worker"] and body["checks"]["mongodb"]["ok"] is True
     finally:
         await runner.cleanup()
+        # Beanie binds the documents process-wide to the last client opened, and this app has
+        # just closed its own: bind them to a live one again for the tests that follow.
+        from inbox import db as inbox_db
+
+        await inbox_db.connect(settings)

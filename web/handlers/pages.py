@@ -15,6 +15,8 @@ import aiohttp_jinja2
 import jinja2
 from aiohttp import web
 
+from web.openapi import spec
+
 WEB_DIR = Path(__file__).resolve().parent.parent
 TEMPLATES = WEB_DIR / "templates"
 STATIC = WEB_DIR / "static"
@@ -77,34 +79,52 @@ def _render(
     return response
 
 
-async def root(request: web.Request) -> web.StreamResponse:
-    # The server holds no session; the inbox page sends a browser without one to /login.
-    raise web.HTTPFound("/inbox")
+def _page(summary: str) -> Any:
+    return spec(
+        summary,
+        description="An HTML shell of the agents' web inbox; its script loads data from the API.",
+        tags=["pages"],
+        content_type="text/html",
+        auth=False,
+    )
 
 
+@_page("Start: sends the browser to /inbox, or to /login without a session")
+async def root(request: web.Request) -> web.Response:
+    # The session lives in the browser, so the browser decides where to go (root.js).
+    return _render(request, "root.html", "root", "Omni Inbox", bare=True)
+
+
+@_page("Log in, sign up or accept an invite")
 async def login(request: web.Request) -> web.Response:
     return _render(request, "login.html", "login", "Log in", bare=True)
 
 
+@_page("The inbox: tickets, conversation, customer")
 async def inbox(request: web.Request) -> web.Response:
     return _render(request, "inbox.html", "inbox", "Inbox")
 
 
+@_page("Admin: channels")
 async def channels(request: web.Request) -> web.Response:
     return _render(request, "admin/channels.html", "channels", "Channels")
 
 
+@_page("Admin: users and invites")
 async def users(request: web.Request) -> web.Response:
     return _render(request, "admin/users.html", "users", "Users")
 
 
+@_page("Macros")
 async def macros(request: web.Request) -> web.Response:
     return _render(request, "admin/macros.html", "macros", "Macros")
 
 
+@_page("Admin: campaigns")
 async def campaigns(request: web.Request) -> web.Response:
     return _render(request, "admin/campaigns.html", "campaigns", "Campaigns")
 
 
+@_page("Analytics dashboard")
 async def analytics(request: web.Request) -> web.Response:
     return _render(request, "admin/analytics.html", "analytics", "Analytics")

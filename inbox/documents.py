@@ -34,6 +34,10 @@ __all__ = [
     "Message",
     "PendingStatus",
     "WebhookDelivery",
+    "CampaignStatus",
+    "RecipientStatus",
+    "Campaign",
+    "CampaignRecipient",
     "ALL_DOCUMENTS",
     "new_id",
     "utcnow",
@@ -215,6 +219,7 @@ class Ticket(_Base):
                 ]
             ),
             IndexModel([("orgId", ASCENDING), ("customerId", ASCENDING)]),
+            IndexModel([("orgId", ASCENDING), ("createdAt", ASCENDING)]),  # analytics
         ]
 
 
@@ -260,6 +265,9 @@ class Message(_Base):
                 ]
             ),
             IndexModel([("status", ASCENDING), ("updatedAt", ASCENDING)]),
+            # Analytics: per-org time ranges, and a campaign's messages (delivered/read).
+            IndexModel([("orgId", ASCENDING), ("createdAt", ASCENDING)]),
+            IndexModel([("metadata.campaignId", ASCENDING)], sparse=True),
         ]
 
 
@@ -304,6 +312,72 @@ class WebhookDelivery(_Base):
         ]
 
 
+class CampaignStatus(StrEnum):
+    DRAFT = "DRAFT"
+    SCHEDULED = "SCHEDULED"
+    SENDING = "SENDING"
+    COMPLETED = "COMPLETED"
+
+
+class RecipientStatus(StrEnum):
+    PENDING = "PENDING"
+    SENT = "SENT"
+    FAILED = "FAILED"
+
+
+class Campaign(_Base):
+    """A bulk outbound message on one channel (inbox/services/campaigns.py).
+
+    DRAFT -> SCHEDULED (future `scheduledAt`) -> SENDING -> COMPLETED; every move is one
+    atomic conditional update, so a campaign is started and completed exactly once."""
+
+    org_id: str
+    channel_id: str
+    name: str
+    message_template: str
+    status: CampaignStatus = CampaignStatus.DRAFT
+    scheduled_at: datetime | None = None
+    started_at: datetime | None = None
+    completed_at: datetime | None = None
+    created_by: str
+    # Last time a recipient finished: a SENDING campaign with no progress for a while has
+    # its PENDING recipients handed to the stream again (the embedded broker is memory-only).
+    progress_at: datetime | None = None
+
+    class Settings:
+        name = "campaigns"
+        indexes = [
+            IndexModel([("orgId", ASCENDING), ("createdAt", DESCENDING)]),
+            IndexModel([("status", ASCENDING), ("scheduledAt", ASCENDING)]),
+        ]
+
+
+class CampaignRecipient(_Base):
+    """One contact of a campaign; its status follows the message sent to it."""
+
+    org_id: str
+    campaign_id: str
+    channel_id: str
+    recipient_contact: str
+    """The platform thread id: WhatsApp wa_id (digits), PSID, IGSID, or a MOCK id."""
+    position: int = 0  # order added, for listing
+    status: RecipientStatus = RecipientStatus.PENDING
+    sent_at: datetime | None = None
+    error: str | None = None
+    message_id: str | None = None
+    ticket_id: str | None = None
+    handed_off_at: datetime | None = None
+
+    class Settings:
+        name = "campaign_recipients"
+        indexes = [
+            IndexModel([("campaignId", ASCENDING), ("recipientContact", ASCENDING)], unique=True),
+            IndexModel([("campaignId", ASCENDING), ("status", ASCENDING)]),
+            IndexModel([("campaignId", ASCENDING), ("position", ASCENDING)]),
+            IndexModel([("orgId", ASCENDING), ("campaignId", ASCENDING)]),
+        ]
+
+
 ALL_DOCUMENTS: list[type[Document]] = [
     Organisation,
     User,
@@ -315,4 +389,6 @@ ALL_DOCUMENTS: list[type[Document]] = [
     Message,
     PendingStatus,
     WebhookDelivery,
+    Campaign,
+    CampaignRecipient,
 ]

@@ -5,5 +5,9 @@ TICKET_UPDATED = "ticket.updated"
 MESSAGE_CREATED = "message.created"
 MESSAGE_UPDATED = "message.updated"
 MESSAGE_DELETED = "message.deleted"
+# Campaigns: the campaign view; `campaign.updated` also carries `stats` (progress counts).
+CAMPAIGN_STARTED = "campaign.started"
+CAMPAIGN_UPDATED = "campaign.updated"
+CAMPAIGN_COMPLETED = "campaign.completed"
 # Sent to one websocket when its `since` id is older than what the log still holds.
 RESYNC_REQUIRED = "resync.required"

@@ -6,10 +6,10 @@ whether it was fetched or pushed. Secrets never reach a view (see `channel_view`
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
 from inbox import documents as d
@@ -229,3 +229,187 @@ def message_view(message: d.Message, sender: d.User | None = None) -> MessageVie
         updated_at=message.updated_at,
         sender_user=Ref(id=sender.id, name=sender.name) if sender else None,
     )
+
+
+# -- campaigns -------------------------------------------------------------------------------
+
+
+class CampaignView(View):
+    id: str
+    name: str
+    message_template: str
+    status: d.CampaignStatus
+    scheduled_at: datetime | None
+    started_at: datetime | None
+    completed_at: datetime | None
+    channel_id: str
+    created_at: datetime
+    updated_at: datetime
+    channel: ChannelRef | None
+
+
+class CampaignStatsView(View):
+    total_recipients: int
+    sent_count: int
+    failed_count: int
+    pending_count: int
+    delivered_count: int
+    """Sent and confirmed delivered (or read) by the platform's status webhooks."""
+    read_count: int
+
+
+class CampaignProgressView(CampaignView):
+    """Data of the campaign.started / campaign.updated / campaign.completed events."""
+
+    stats: CampaignStatsView
+
+
+class CampaignRecipientView(View):
+    id: str
+    recipient_contact: str
+    status: d.RecipientStatus
+    sent_at: datetime | None
+    error: str | None
+    ticket_id: str | None
+    message_id: str | None
+    created_at: datetime
+
+
+class InvalidRecipient(View):
+    recipient: str
+    reason: str
+
+
+class RecipientsAddedView(View):
+    success: bool
+    message: str
+    added: int
+    duplicates: int
+    invalid: list[InvalidRecipient]
+
+
+def campaign_view(campaign: d.Campaign, channel: d.Channel | None) -> CampaignView:
+    return CampaignView(
+        id=campaign.id,
+        name=campaign.name,
+        message_template=campaign.message_template,
+        status=campaign.status,
+        scheduled_at=campaign.scheduled_at,
+        started_at=campaign.started_at,
+        completed_at=campaign.completed_at,
+        channel_id=campaign.channel_id,
+        created_at=campaign.created_at,
+        updated_at=campaign.updated_at,
+        channel=ChannelRef(id=channel.id, name=channel.name, type=channel.type)
+        if channel
+        else None,
+    )
+
+
+def campaign_recipient_view(recipient: d.CampaignRecipient) -> CampaignRecipientView:
+    return CampaignRecipientView.model_validate(recipient, from_attributes=True)
+
+
+# -- analytics -------------------------------------------------------------------------------
+
+
+class AnalyticsPeriod(View):
+    """The period a report covers (UTC dates, inclusive); null ends mean unbounded."""
+
+    from_: date | None = Field(alias="from")
+    to: date | None
+
+
+class DailyTicketStat(View):
+    date: str  # YYYY-MM-DD (UTC)
+    created: int
+    closed: int
+
+
+class TicketAnalyticsView(View):
+    period: AnalyticsPeriod
+    total_tickets: int
+    open_tickets: int
+    """Not closed: OPEN plus PENDING."""
+    closed_tickets: int
+    avg_response_time: float | None
+    """Mean seconds from a ticket's first inbound message to its first agent reply."""
+    tickets_by_status: dict[str, int]
+    tickets_by_channel: dict[str, int]
+    """Channel id -> tickets."""
+    daily_stats: list[DailyTicketStat]
+
+
+class ChannelStat(View):
+    channel_id: str
+    name: str
+    type: d.ChannelType
+    is_active: bool
+    messages_in: int
+    messages_out: int
+    tickets: int
+    open_tickets: int
+    customers: int
+
+
+class ChannelAnalyticsView(View):
+    period: AnalyticsPeriod
+    total_messages_in: int
+    total_messages_out: int
+    total_tickets: int
+    total_customers: int
+    channels: list[ChannelStat]
+
+
+class CampaignStat(View):
+    campaign_id: str
+    name: str
+    status: d.CampaignStatus
+    channel: ChannelRef | None
+    recipients: int
+    sent: int
+    failed: int
+    pending: int
+    delivered: int
+    read: int
+    delivery_rate: float | None
+    """delivered / sent (0..1); null before anything was sent."""
+    read_rate: float | None
+    """read / sent (0..1)."""
+    created_at: datetime
+    started_at: datetime | None
+    completed_at: datetime | None
+
+
+class CampaignAnalyticsView(View):
+    period: AnalyticsPeriod
+    total_campaigns: int
+    campaigns_by_status: dict[str, int]
+    total_recipients: int
+    total_sent: int
+    total_failed: int
+    total_delivered: int
+    total_read: int
+    campaigns: list[CampaignStat]
+
+
+class AgentStat(View):
+    user_id: str
+    name: str
+    email: str
+    role: d.Role
+    is_active: bool
+    assigned: int
+    """Tickets assigned to the agent now."""
+    open: int
+    closed: int
+    replies: int
+    avg_first_response_time: float | None
+    """Mean seconds to first reply on the agent's tickets."""
+    avg_resolution_time: float | None
+    """Mean seconds from creation to close of the agent's closed tickets."""
+
+
+class AgentAnalyticsView(View):
+    period: AnalyticsPeriod
+    agents: list[AgentStat]

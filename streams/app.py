@@ -23,7 +23,7 @@ from inbox.documents import Channel
 from inbox.services import messages as message_service
 from inbox.services import threading as threading_service
 from inbox.services import webhooks as webhook_service
-from streams import topics
+from streams import campaigns, topics
 from streams.context import WorkerContext
 from streams.records import InboundRecord, OutboundRecord, thread_key
 
@@ -139,6 +139,8 @@ def create_app(settings: Settings) -> tuple[faust.App, WorkerContext]:
             log.warning("sweeper skipped a round: database unavailable", exc_info=True)
         finally:
             await ctx.redis.delete("inbox:sweeper-lock")
+
+    campaigns.register(app, ctx)  # campaign topic -> sends; scheduled starts; sweeper
 
     @app.on_before_shutdown.connect  # type: ignore[misc]
     async def _close(sender: faust.App, **kwargs: Any) -> None:

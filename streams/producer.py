@@ -54,7 +54,12 @@ async def ensure_topics(settings: Settings) -> None:
     await admin.start()
     try:
         existing = set(await admin.list_topics())
-        wanted = [topics.inbound(settings), topics.outbound(settings), topics.events(settings)]
+        wanted = [
+            topics.inbound(settings),
+            topics.outbound(settings),
+            topics.events(settings),
+            topics.campaign(settings),
+        ]
         missing = [
             NewTopic(name=t, num_partitions=settings.topic_partitions, replication_factor=1)
             for t in wanted

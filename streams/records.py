@@ -31,5 +31,15 @@ class OutboundRecord(BaseModel):
     """The record key, "<channelId>:<threadId>": sends of one conversation stay in order."""
 
 
+class CampaignRecord(BaseModel):
+    """One campaign recipient to send to. Key: "<channelId>:<contact>", the conversation the
+    message joins, so it is ordered with that conversation's other records of this topic."""
+
+    org_id: str
+    campaign_id: str
+    recipient_id: str
+    conversation: str
+
+
 def thread_key(channel_id: str, thread_id: str) -> str:
     return f"{channel_id}:{thread_id}"

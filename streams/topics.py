@@ -15,3 +15,7 @@ def outbound(settings: Settings) -> str:
 
 def events(settings: Settings) -> str:
     return settings.topic("events")
+
+
+def campaign(settings: Settings) -> str:
+    return settings.topic("campaign")

@@ -5,7 +5,18 @@ from __future__ import annotations
 from aiohttp import web
 
 from web import openapi
-from web.handlers import auth, channels, health, orgs, pages, realtime, tickets, webhooks
+from web.handlers import (
+    analytics,
+    auth,
+    campaigns,
+    channels,
+    health,
+    orgs,
+    pages,
+    realtime,
+    tickets,
+    webhooks,
+)
 
 
 def setup_routes(app: web.Application) -> None:
@@ -21,6 +32,13 @@ def setup_routes(app: web.Application) -> None:
     r.add_post("/auth/logout", auth.logout)
     r.add_post("/auth/accept-invite", auth.accept_invite)
     r.add_get("/auth/me", auth.me)
+
+    # No org id: the caller's org comes from the token. Before /orgs/{orgId}/tickets etc.,
+    # which would otherwise read "analytics" as an org id.
+    r.add_get("/orgs/analytics/tickets", analytics.tickets)
+    r.add_get("/orgs/analytics/channels", analytics.channels)
+    r.add_get("/orgs/analytics/campaigns", analytics.campaigns)
+    r.add_get("/orgs/analytics/agents", analytics.agents)
 
     r.add_get("/orgs/{orgId}", orgs.get_org)
     r.add_patch("/orgs/{orgId}", orgs.patch_org)
@@ -46,6 +64,14 @@ def setup_routes(app: web.Application) -> None:
     r.add_post("/orgs/{orgId}/tickets/{ticketId}/close", tickets.close)
     r.add_get("/orgs/{orgId}/tickets/{ticketId}/messages", tickets.list_messages)
     r.add_post("/orgs/{orgId}/tickets/{ticketId}/messages", tickets.post_message)
+
+    r.add_get("/orgs/{orgId}/campaigns", campaigns.list_campaigns)
+    r.add_post("/orgs/{orgId}/campaigns", campaigns.create)
+    r.add_get("/orgs/{orgId}/campaigns/{campaignId}", campaigns.get)
+    r.add_post("/orgs/{orgId}/campaigns/{campaignId}/recipients", campaigns.add_recipients)
+    r.add_get("/orgs/{orgId}/campaigns/{campaignId}/recipients", campaigns.list_recipients)
+    r.add_post("/orgs/{orgId}/campaigns/{campaignId}/start", campaigns.start)
+    r.add_get("/orgs/{orgId}/campaigns/{campaignId}/stats", campaigns.stats)
 
     r.add_get("/webhook/{channelId}", webhooks.verify)
     r.add_post("/webhook/{channelId}", webhooks.receive)

@@ -17,6 +17,7 @@ from pymongo.errors import DuplicateKeyError
 from connectors.base import DeliveryStatus, Direction, InboundMessage, StatusUpdate
 from inbox import events
 from inbox.documents import (
+    CampaignRecipient,
     Channel,
     Customer,
     Message,
@@ -229,6 +230,10 @@ async def apply_status(publisher: EventPublisher, channel: Channel, status: Stat
         await publisher.publish(
             channel.org_id, events.MESSAGE_UPDATED, public_message(Message.model_validate(doc))
         )
+        if status.status == DeliveryStatus.FAILED and (doc.get("metadata") or {}).get(
+            "recipientId"
+        ):
+            await _fail_campaign_recipient(doc)
         return 1
     if status.watermark is None:
         return 0
@@ -247,6 +252,17 @@ async def apply_status(publisher: EventPublisher, channel: Channel, status: Stat
                 public_message(Message.model_validate(after)),
             )
     return changed
+
+
+async def _fail_campaign_recipient(doc: dict[str, Any]) -> None:
+    """A campaign message the platform accepted, then failed (e.g. WhatsApp 131026), fails
+    its campaign recipient too: the recipient's status follows its message."""
+    error = doc.get("error") or {}
+    reason = error.get("message") or error.get("title") or "the platform reported a failure"
+    await CampaignRecipient.get_pymongo_collection().update_one(
+        {"_id": doc["metadata"]["recipientId"], "status": {"$in": ["PENDING", "SENT"]}},
+        {"$set": {"status": "FAILED", "error": str(reason)[:1000], "updatedAt": utcnow()}},
+    )
 
 
 async def apply_pending_statuses(

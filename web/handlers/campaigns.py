@@ -1,0 +1,142 @@
+"""/orgs/{orgId}/campaigns: bulk outbound messages (writes are ADMIN only)."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from inbox.documents import Role
+from inbox.services import campaigns as campaign_service
+from inbox.views import (
+    CampaignRecipientView,
+    CampaignStatsView,
+    CampaignView,
+    RecipientsAddedView,
+)
+from web import keys
+from web.auth import authenticated, current_user
+from web.openapi import spec
+from web.pagination import page_of, paged_response
+from web.parsing import json_body, query
+from web.schemas_campaigns import CampaignCreateBody, CampaignQuery, RecipientQuery, RecipientsBody
+
+_TAGS = ["campaigns"]
+
+
+@spec(
+    "List campaigns",
+    description="Newest first; `status` filters.",
+    tags=_TAGS,
+    query=CampaignQuery,
+    response=CampaignView,
+    list_response=True,
+)
+@authenticated()
+async def list_campaigns(request: web.Request) -> web.Response:
+    page = page_of(request)
+    q = query(request, CampaignQuery)
+    found, total = await campaign_service.list_campaigns(
+        current_user(request).org_id, page.skip, page.limit, status=q.status
+    )
+    return paged_response(request, [v.dump() for v in found], total, page)
+
+
+@spec("Get a campaign", tags=_TAGS, response=CampaignView)
+@authenticated()
+async def get(request: web.Request) -> web.Response:
+    campaign = await campaign_service.get(
+        current_user(request).org_id, request.match_info["campaignId"]
+    )
+    return web.json_response((await campaign_service.view(campaign)).dump())
+
+
+@spec(
+    "Create a campaign",
+    description="The template is checked now: an unknown variable is a 400 naming it. With a "
+    "future `scheduledAt` the campaign is SCHEDULED and the worker starts it then; otherwise "
+    "it is a DRAFT until started.",
+    tags=_TAGS,
+    body=CampaignCreateBody,
+    response=CampaignView,
+    status=201,
+)
+@authenticated(Role.ADMIN)
+async def create(request: web.Request) -> web.Response:
+    body = await json_body(request, CampaignCreateBody)
+    campaign = await campaign_service.create(
+        current_user(request),
+        channel_id=body.channel_id,
+        name=body.name,
+        message_template=body.message_template,
+        scheduled_at=body.scheduled_at,
+    )
+    return web.json_response((await campaign_service.view(campaign)).dump(), status=201)
+
+
+@spec(
+    "Add recipients",
+    description="Invalid contacts are listed in `invalid` with the reason; contacts already "
+    "in the campaign or repeated in the request are counted in `duplicates`. 400 when no "
+    "contact is valid; 409 once the campaign is SENDING or COMPLETED.",
+    tags=_TAGS,
+    body=RecipientsBody,
+    response=RecipientsAddedView,
+    errors=[409],
+)
+@authenticated(Role.ADMIN)
+async def add_recipients(request: web.Request) -> web.Response:
+    body = await json_body(request, RecipientsBody)
+    result = await campaign_service.add_recipients(
+        request.app[keys.DEPS],
+        current_user(request),
+        request.match_info["campaignId"],
+        body.recipients,
+    )
+    return web.json_response(result.dump())
+
+
+@spec(
+    "Start a campaign",
+    description="DRAFT or SCHEDULED -> SENDING, once: starting again answers 409 "
+    "CAMPAIGN_ALREADY_STARTED and sends nothing twice. The stream worker sends to every "
+    "recipient, paced per channel, then marks it COMPLETED.",
+    tags=_TAGS,
+    response=CampaignView,
+    errors=[409],
+)
+@authenticated(Role.ADMIN)
+async def start(request: web.Request) -> web.Response:
+    campaign = await campaign_service.start(
+        request.app[keys.DEPS], current_user(request), request.match_info["campaignId"]
+    )
+    return web.json_response((await campaign_service.view(campaign)).dump())
+
+
+@spec(
+    "List a campaign's recipients",
+    description="In the order they were added; `status` filters.",
+    tags=_TAGS,
+    query=RecipientQuery,
+    response=CampaignRecipientView,
+    list_response=True,
+)
+@authenticated()
+async def list_recipients(request: web.Request) -> web.Response:
+    page = page_of(request)
+    q = query(request, RecipientQuery)
+    found, total = await campaign_service.list_recipients(
+        current_user(request).org_id,
+        request.match_info["campaignId"],
+        page.skip,
+        page.limit,
+        status=q.status,
+    )
+    return paged_response(request, [v.dump() for v in found], total, page)
+
+
+@spec("A campaign's progress", tags=_TAGS, response=CampaignStatsView)
+@authenticated()
+async def stats(request: web.Request) -> web.Response:
+    result = await campaign_service.stats(
+        current_user(request).org_id, request.match_info["campaignId"]
+    )
+    return web.json_response(result.dump())

@@ -1,0 +1,70 @@
+"""Request bodies and query strings of /orgs/{orgId}/campaigns (camelCase, as documented)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from pydantic import ConfigDict, Field, field_validator
+from pydantic.alias_generators import to_camel
+
+from inbox.documents import CampaignStatus, RecipientStatus
+from web.schemas import Body
+
+MAX_RECIPIENTS_PER_REQUEST = 10_000
+
+
+class CampaignCreateBody(Body):
+    channel_id: str = Field(min_length=1, max_length=100)
+    name: str = Field(min_length=1, max_length=200)
+    message_template: str = Field(
+        min_length=1,
+        max_length=4096,
+        description="Jinja2 template rendered per recipient: {{ customer.name }}, "
+        "{{ customer.externalId }}, {{ customer.platform }}, {{ customer.metadata.<key> }}",
+    )
+    scheduled_at: datetime | None = Field(
+        default=None, description="When the worker starts it (must be in the future; UTC)"
+    )
+
+    @field_validator("scheduled_at")
+    @classmethod
+    def _utc(cls, v: datetime | None) -> datetime | None:
+        # A time without a zone is read as UTC, like every time the API returns.
+        return v.replace(tzinfo=UTC) if v is not None and v.tzinfo is None else v
+
+
+class RecipientsBody(Body):
+    recipients: list[str] = Field(
+        min_length=1,
+        max_length=MAX_RECIPIENTS_PER_REQUEST,
+        description="Contact identifiers: WhatsApp phone numbers, or PSIDs / IGSIDs of "
+        "customers known on the channel (MOCK: any id)",
+    )
+
+    @field_validator("recipients", mode="before")
+    @classmethod
+    def _numbers_as_text(cls, v: Any) -> Any:
+        # Phone numbers are often sent as JSON numbers; they are identifiers all the same.
+        if isinstance(v, list):
+            return [str(x) if isinstance(x, int) and not isinstance(x, bool) else x for x in v]
+        return v
+
+
+class _Query(Body):
+    model_config = ConfigDict(
+        alias_generator=to_camel, populate_by_name=True, extra="ignore", str_strip_whitespace=True
+    )
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _blank_is_none(cls, v: Any) -> Any:
+        return None if isinstance(v, str) and not v.strip() else v
+
+
+class CampaignQuery(_Query):
+    status: CampaignStatus | None = None
+
+
+class RecipientQuery(_Query):
+    status: RecipientStatus | None = None

@@ -14,6 +14,8 @@ import jwt
 from inbox.errors import Unauthorized
 
 _ALGORITHM = "HS256"
+# bcrypt hashes at most this many bytes of a password (bcrypt 5 refuses longer ones).
+BCRYPT_MAX_BYTES = 72
 
 
 async def hash_password(password: str, rounds: int) -> str:
@@ -24,7 +26,10 @@ async def hash_password(password: str, rounds: int) -> str:
 
 
 async def check_password(password: str, password_hash: str) -> bool:
-    return await asyncio.to_thread(bcrypt.checkpw, password.encode(), password_hash.encode())
+    raw = password.encode()
+    if len(raw) > BCRYPT_MAX_BYTES:  # never settable, so never right (and bcrypt would raise)
+        return False
+    return await asyncio.to_thread(bcrypt.checkpw, raw, password_hash.encode())
 
 
 def new_opaque_token() -> str:

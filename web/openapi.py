@@ -32,6 +32,7 @@ from pydantic import BaseModel
 from pydantic.json_schema import JsonSchemaMode, models_json_schema
 
 from web.openapi_models import Error, OpenAPIDocument
+from web.pagination import DEFAULT_LIMIT, MAX_LIMIT, MAX_PAGE
 from web.ratelimit import EXEMPT_PATHS, EXEMPT_PREFIXES
 
 REF = "#/components/schemas/{model}"
@@ -56,6 +57,8 @@ class Spec:
     list_response: bool = False
     # Paged lists take `page`/`limit` and answer with X-Total-Count and Link.
     paged: bool | None = None
+    # The `limit` used when none is given (web/pagination.py `page_of`).
+    page_size: int = DEFAULT_LIMIT
     status: int = 200
     # None: no body at all (e.g. a websocket upgrade).
     content_type: str | None = "application/json"
@@ -85,6 +88,7 @@ def spec(
     response: type[BaseModel] | None = None,
     list_response: bool = False,
     paged: bool | None = None,
+    page_size: int = DEFAULT_LIMIT,
     status: int = 200,
     content_type: str | None = "application/json",
     response_description: str | None = None,
@@ -104,6 +108,7 @@ def spec(
         response=response,
         list_response=list_response,
         paged=paged,
+        page_size=page_size,
         status=status,
         content_type=content_type,
         response_description=response_description,
@@ -162,22 +167,30 @@ _PAGE_HEADERS: dict[str, dict[str, Any]] = {
     },
 }
 
-_PAGE_PARAMS: list[dict[str, Any]] = [
-    {
-        "name": "page",
-        "in": "query",
-        "required": False,
-        "description": "Page number, from 1",
-        "schema": {"type": "integer", "minimum": 1, "default": 1},
-    },
-    {
-        "name": "limit",
-        "in": "query",
-        "required": False,
-        "description": "Items per page (default 20, at most 100)",
-        "schema": {"type": "integer", "minimum": 1, "maximum": 100},
-    },
-]
+
+def _page_params(default_limit: int) -> list[dict[str, Any]]:
+    return [
+        {
+            "name": "page",
+            "in": "query",
+            "required": False,
+            "description": "Page number, from 1",
+            "schema": {"type": "integer", "minimum": 1, "maximum": MAX_PAGE, "default": 1},
+        },
+        {
+            "name": "limit",
+            "in": "query",
+            "required": False,
+            "description": f"Items per page (at most {MAX_LIMIT})",
+            "schema": {
+                "type": "integer",
+                "minimum": 1,
+                "maximum": MAX_LIMIT,
+                "default": default_limit,
+            },
+        },
+    ]
+
 
 _DESCRIPTION = """\
 The inbox API: organisations and their users, channels (WhatsApp, Messenger, Instagram and a
@@ -404,7 +417,7 @@ def _operation(r: _Route, schemas: _Schemas, used_ids: set[str]) -> dict[str, An
             params.append(param)
     if s and s.is_paged:
         have = {p["name"] for p in params}
-        params.extend(p for p in _PAGE_PARAMS if p["name"] not in have)
+        params.extend(p for p in _page_params(s.page_size) if p["name"] not in have)
     if s:
         params.extend(
             {

@@ -11,6 +11,8 @@ from inbox.errors import ValidationFailed
 
 DEFAULT_LIMIT = 20
 MAX_LIMIT = 100
+# Far past any real list, and keeps `skip` inside MongoDB's 64-bit integers.
+MAX_PAGE = 1_000_000
 
 
 @dataclass(frozen=True)
@@ -27,10 +29,10 @@ def page_of(request: web.Request, default_limit: int = DEFAULT_LIMIT) -> Page:
     details = {}
     try:
         page = int(request.query.get("page", "1"))
-        if page < 1:
+        if not 1 <= page <= MAX_PAGE:
             raise ValueError
     except ValueError:
-        details["page"] = "must be a whole number of at least 1"
+        details["page"] = f"must be a whole number from 1 to {MAX_PAGE}"
         page = 1
     try:
         limit = int(request.query.get("limit", str(default_limit)))

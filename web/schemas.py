@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field, field_validator
 from pydantic.alias_generators import to_camel
 
 from inbox.documents import ChannelType, Priority, Role, TicketStatus
+from inbox.security import BCRYPT_MAX_BYTES
 
 
 class Body(BaseModel):
@@ -16,11 +17,23 @@ class Body(BaseModel):
     )
 
 
+def _fits_bcrypt(password: str) -> str:
+    # bcrypt reads at most 72 bytes: refuse longer passwords rather than cut them silently.
+    if len(password.encode()) > BCRYPT_MAX_BYTES:
+        raise ValueError(f"must be at most {BCRYPT_MAX_BYTES} bytes in UTF-8")
+    return password
+
+
+NewPassword = Annotated[
+    str, Field(min_length=8, max_length=BCRYPT_MAX_BYTES), AfterValidator(_fits_bcrypt)
+]
+
+
 class SignupBody(Body):
     org_name: str = Field(min_length=1, max_length=200)
     name: str = Field(min_length=1, max_length=200)
     email: EmailStr
-    password: str = Field(min_length=8, max_length=200)
+    password: NewPassword
 
 
 class LoginBody(Body):
@@ -35,7 +48,7 @@ class RefreshBody(Body):
 class AcceptInviteBody(Body):
     token: str = Field(min_length=1)
     name: str = Field(min_length=1, max_length=200)
-    password: str = Field(min_length=8, max_length=200)
+    password: NewPassword
 
 
 class OrgPatchBody(Body):

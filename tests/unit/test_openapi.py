@@ -148,7 +148,12 @@ def test_lists_are_arrays_with_paging_parameters_and_headers(doc: dict[str, Any]
     assert schema["items"]["$ref"].endswith("/TicketView")
     assert {"X-Total-Count", "Link"} <= set(ok["headers"])
     params = {p["name"]: p for p in op["parameters"]}
-    assert params["limit"]["schema"] == {"type": "integer", "minimum": 1, "maximum": 100}
+    assert params["limit"]["schema"] == {
+        "type": "integer",
+        "minimum": 1,
+        "maximum": 100,
+        "default": 20,
+    }
     assert params["page"]["in"] == "query"
 
 

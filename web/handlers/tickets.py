@@ -118,6 +118,7 @@ async def close(request: web.Request) -> web.Response:
     tags=["messages"],
     response=MessageView,
     list_response=True,
+    page_size=50,
 )
 @authenticated()
 async def list_messages(request: web.Request) -> web.Response:

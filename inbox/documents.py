@@ -34,6 +34,10 @@ __all__ = [
     "Message",
     "PendingStatus",
     "WebhookDelivery",
+    "Macro",
+    "AuditLog",
+    "NotificationType",
+    "Notification",
     "CampaignStatus",
     "RecipientStatus",
     "Campaign",
@@ -312,6 +316,76 @@ class WebhookDelivery(_Base):
         ]
 
 
+class Macro(_Base):
+    """A canned reply; `content` is a sandboxed Jinja2 template (inbox/services/macros.py)."""
+
+    org_id: str
+    name: str
+    content: str
+    created_by: str
+
+    class Settings:
+        name = "macros"
+        indexes = [IndexModel([("orgId", ASCENDING), ("name", ASCENDING)], unique=True)]
+
+
+class AuditLog(_Base):
+    """One write by a user: who did what to which entity. Metadata never holds secrets."""
+
+    org_id: str
+    user_id: str
+    action: str  # "<entity>.<verb>", e.g. "ticket.assign"
+    entity: str
+    entity_id: str
+    metadata: dict[str, Any] = Field(default_factory=dict)
+
+    class Settings:
+        name = "audit_logs"
+        indexes = [
+            IndexModel([("orgId", ASCENDING), ("createdAt", DESCENDING)]),
+            IndexModel([("orgId", ASCENDING), ("action", ASCENDING), ("createdAt", DESCENDING)]),
+            IndexModel([("orgId", ASCENDING), ("entity", ASCENDING), ("createdAt", DESCENDING)]),
+            IndexModel([("orgId", ASCENDING), ("userId", ASCENDING), ("createdAt", DESCENDING)]),
+        ]
+
+
+class NotificationType(StrEnum):
+    NEW_MESSAGE = "NEW_MESSAGE"
+    NEW_COMMENT = "NEW_COMMENT"
+    TICKET_ASSIGNED = "TICKET_ASSIGNED"
+    CUSTOMER_REPLY = "CUSTOMER_REPLY"
+
+
+class Notification(_Base):
+    """A private note to one user, created by the stream worker from a domain event."""
+
+    org_id: str
+    user_id: str
+    type: NotificationType
+    title: str
+    message: str
+    data: dict[str, Any] = Field(default_factory=dict)
+    is_read: bool = False
+    read_at: datetime | None = None
+    # What caused it; unique per user, so a redelivered event creates nothing new.
+    source_key: str
+
+    class Settings:
+        name = "notifications"
+        indexes = [
+            IndexModel([("sourceKey", ASCENDING), ("userId", ASCENDING)], unique=True),
+            IndexModel([("orgId", ASCENDING), ("userId", ASCENDING), ("createdAt", DESCENDING)]),
+            IndexModel(
+                [
+                    ("orgId", ASCENDING),
+                    ("userId", ASCENDING),
+                    ("isRead", ASCENDING),
+                    ("createdAt", DESCENDING),
+                ]
+            ),
+        ]
+
+
 class CampaignStatus(StrEnum):
     DRAFT = "DRAFT"
     SCHEDULED = "SCHEDULED"
@@ -389,6 +463,9 @@ ALL_DOCUMENTS: list[type[Document]] = [
     Message,
     PendingStatus,
     WebhookDelivery,
+    Macro,
+    AuditLog,
+    Notification,
     Campaign,
     CampaignRecipient,
 ]

@@ -231,6 +231,101 @@ def message_view(message: d.Message, sender: d.User | None = None) -> MessageVie
     )
 
 
+class MacroView(View):
+    id: str
+    name: str
+    content: str
+    created_at: datetime
+    updated_at: datetime
+    created_by_user: Ref | None
+
+
+class AuditLogView(View):
+    id: str
+    action: str
+    entity: str
+    entity_id: str
+    metadata: dict[str, Any]
+    created_at: datetime
+    user: Ref | None
+
+
+class NotificationView(View):
+    id: str
+    type: d.NotificationType
+    title: str
+    message: str
+    data: dict[str, Any]
+    is_read: bool
+    read_at: datetime | None
+    created_at: datetime
+
+
+def macro_view(macro: d.Macro, creator: d.User | None) -> MacroView:
+    return MacroView(
+        id=macro.id,
+        name=macro.name,
+        content=macro.content,
+        created_at=macro.created_at,
+        updated_at=macro.updated_at,
+        created_by_user=Ref(id=creator.id, name=creator.name) if creator else None,
+    )
+
+
+def audit_log_view(entry: d.AuditLog, user: d.User | None) -> AuditLogView:
+    return AuditLogView(
+        id=entry.id,
+        action=entry.action,
+        entity=entry.entity,
+        entity_id=entry.entity_id,
+        metadata=entry.metadata,
+        created_at=entry.created_at,
+        user=Ref(id=user.id, name=user.name) if user else None,
+    )
+
+
+def notification_view(notification: d.Notification) -> NotificationView:
+    return NotificationView.model_validate(notification, from_attributes=True)
+
+
+class PlatformCountsView(BaseModel):
+    """Customers per platform, every platform present (zero when none). Keys are the
+    platform names themselves, so no camelCase alias applies."""
+
+    INSTAGRAM: int = 0
+    FACEBOOK: int = 0
+    WHATSAPP: int = 0
+    TWITTER: int = 0
+    LINKEDIN: int = 0
+    MOCK: int = 0
+
+    def dump(self) -> dict[str, Any]:
+        return self.model_dump(mode="json")
+
+
+class CustomerDashboardView(View):
+    total_customers: int
+    active_customers: int
+    new_last7_days: int
+    new_last30_days: int
+    by_platform: PlatformCountsView
+    recent_conversations: list[TicketView] = Field(
+        description="The latest conversations (by activity) with customer and last message"
+    )
+
+
+class AuditSummaryView(View):
+    total: int
+    by_action: dict[str, int] = Field(description="Entries per action, most frequent first")
+    by_entity: dict[str, int] = Field(description="Entries per entity, most frequent first")
+
+
+class MarkedReadView(View):
+    success: bool
+    message: str
+    count: int = Field(description="How many notifications were unread and are now read")
+
+
 # -- campaigns -------------------------------------------------------------------------------
 
 

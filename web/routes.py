@@ -10,13 +10,17 @@ from web.handlers import (
     auth,
     campaigns,
     channels,
+    customers,
     health,
+    macros,
+    notifications,
     orgs,
     pages,
     realtime,
     tickets,
     webhooks,
 )
+from web.handlers import audit as audit_logs
 
 
 def setup_routes(app: web.Application) -> None:
@@ -32,6 +36,12 @@ def setup_routes(app: web.Application) -> None:
     r.add_post("/auth/logout", auth.logout)
     r.add_post("/auth/accept-invite", auth.accept_invite)
     r.add_get("/auth/me", auth.me)
+
+    # The document puts `macros` before the org id here; registered before /orgs/{orgId}/...
+    r.add_get("/orgs/macros/{orgId}", macros.list_macros)
+    r.add_post("/orgs/macros/{orgId}", macros.create)
+    r.add_put("/orgs/macros/{orgId}/{macroId}", macros.update)
+    r.add_delete("/orgs/macros/{orgId}/{macroId}", macros.delete)
 
     # No org id: the caller's org comes from the token. Before /orgs/{orgId}/tickets etc.,
     # which would otherwise read "analytics" as an org id.
@@ -65,6 +75,13 @@ def setup_routes(app: web.Application) -> None:
     r.add_get("/orgs/{orgId}/tickets/{ticketId}/messages", tickets.list_messages)
     r.add_post("/orgs/{orgId}/tickets/{ticketId}/messages", tickets.post_message)
 
+    # Fixed paths before {customerId}, so they are never read as a customer id.
+    r.add_get("/orgs/{orgId}/customers", customers.list_customers)
+    r.add_get("/orgs/{orgId}/customers/stats/platforms", customers.platform_stats)
+    r.add_get("/orgs/{orgId}/customers/overview/dashboard", customers.dashboard)
+    r.add_get("/orgs/{orgId}/customers/{customerId}", customers.get)
+    r.add_get("/orgs/{orgId}/customers/{customerId}/tickets", customers.tickets)
+
     r.add_get("/orgs/{orgId}/campaigns", campaigns.list_campaigns)
     r.add_post("/orgs/{orgId}/campaigns", campaigns.create)
     r.add_get("/orgs/{orgId}/campaigns/{campaignId}", campaigns.get)
@@ -72,6 +89,14 @@ def setup_routes(app: web.Application) -> None:
     r.add_get("/orgs/{orgId}/campaigns/{campaignId}/recipients", campaigns.list_recipients)
     r.add_post("/orgs/{orgId}/campaigns/{campaignId}/start", campaigns.start)
     r.add_get("/orgs/{orgId}/campaigns/{campaignId}/stats", campaigns.stats)
+
+    r.add_get("/orgs/{orgId}/audit-logs", audit_logs.list_logs)
+    r.add_get("/orgs/{orgId}/audit-logs/summary", audit_logs.summary)
+    r.add_get("/orgs/{orgId}/audit-logs/user/{userId}", audit_logs.for_user)
+
+    r.add_get("/orgs/{orgId}/notifications", notifications.list_notifications)
+    r.add_patch("/orgs/{orgId}/notifications/mark-all-read", notifications.mark_all_read)
+    r.add_patch("/orgs/{orgId}/notifications/{notificationId}/read", notifications.mark_read)
 
     r.add_get("/webhook/{channelId}", webhooks.verify)
     r.add_post("/webhook/{channelId}", webhooks.receive)

@@ -2,10 +2,21 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    EmailStr,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic.alias_generators import to_camel
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from inbox.documents import ChannelType, Priority, Role, TicketStatus
 from inbox.security import BCRYPT_MAX_BYTES
@@ -90,8 +101,29 @@ class AssignBody(Body):
 
 
 class MessageBody(Body):
-    content: str = Field(min_length=1, max_length=4096)
+    """A reply: its `content`, or a `macroId` whose macro is rendered for the customer."""
+
+    content: str | None = Field(default=None, min_length=1, max_length=4096)
+    macro_id: str | None = Field(default=None, min_length=1, max_length=100)
     metadata: dict[str, Any] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _content_or_macro(self) -> MessageBody:
+        if (self.content is None) == (self.macro_id is None):
+            # Raised as a field error so the 400's details name `content`, not the body.
+            raise ValidationError.from_exception_data(
+                "MessageBody",
+                [
+                    InitErrorDetails(
+                        type=PydanticCustomError(
+                            "content_or_macro", "give either content or macroId (not both)"
+                        ),
+                        loc=("content",),
+                        input=self.content,
+                    )
+                ],
+            )
+        return self
 
 
 class TicketQuery(Body):
@@ -107,6 +139,74 @@ class TicketQuery(Body):
     @classmethod
     def _blank_is_none(cls, v: str | None) -> str | None:
         return v or None
+
+
+class _Query(Body):
+    """Query strings: paging keys pass through; an empty value means "not given"."""
+
+    model_config = ConfigDict(
+        alias_generator=to_camel, populate_by_name=True, extra="ignore", str_strip_whitespace=True
+    )
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _blank_is_none(cls, v: Any) -> Any:
+        if isinstance(v, str) and "\x00" in v:
+            # MongoDB refuses NUL in a regular expression (searches), so say so up front.
+            raise ValueError("must not contain NUL characters")
+        return None if isinstance(v, str) and not v.strip() else v
+
+
+class MacroBody(Body):
+    name: str = Field(min_length=1, max_length=200)
+    content: str = Field(min_length=1, max_length=4096)
+
+
+class MacroUpdateBody(Body):
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    content: str | None = Field(default=None, min_length=1, max_length=4096)
+
+
+class MacroQuery(_Query):
+    search: str | None = Field(default=None, max_length=200)
+
+
+class CustomerQuery(_Query):
+    platform: ChannelType | None = None
+    search: str | None = Field(default=None, max_length=200)
+
+
+class AuditQuery(_Query):
+    action: str | None = Field(default=None, max_length=100)
+    entity: str | None = Field(default=None, max_length=100)
+    user_id: str | None = Field(default=None, max_length=100)
+    from_: datetime | None = Field(default=None, alias="from")
+    to: datetime | None = None
+
+    @field_validator("from_", "to")
+    @classmethod
+    def _utc(cls, v: datetime | None) -> datetime | None:
+        # A time without a zone is read as UTC, like every time the API returns.
+        return v.replace(tzinfo=UTC) if v is not None and v.tzinfo is None else v
+
+    @model_validator(mode="after")
+    def _ordered(self) -> AuditQuery:
+        if self.from_ and self.to and self.from_ > self.to:
+            raise ValidationError.from_exception_data(
+                "AuditQuery",
+                [
+                    InitErrorDetails(
+                        type=PydanticCustomError("range_order", "must not be after `to`"),
+                        loc=("from",),
+                        input=self.from_.isoformat(),
+                    )
+                ],
+            )
+        return self
+
+
+class NotificationQuery(_Query):
+    unread_only: bool = False
 
 
 class Ok(BaseModel):

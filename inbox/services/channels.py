@@ -10,8 +10,9 @@ from pydantic import ValidationError
 from connectors import get_connector
 from connectors.base import ChannelType, ConnectionResult
 from inbox.config import Settings
-from inbox.documents import Channel, Customer, utcnow
+from inbox.documents import Channel, Customer, User, utcnow
 from inbox.errors import NotFound, ValidationFailed
+from inbox.services import audit
 
 MASK = "********"
 _ALWAYS_SECRET = frozenset({"accessToken", "pageAccessToken", "appSecret"})
@@ -44,9 +45,19 @@ def resolved_config(settings: Settings, channel: Channel) -> dict[str, Any]:
     }
 
 
-async def create(org_id: str, *, type: ChannelType, name: str, config: dict[str, Any]) -> Channel:
+async def create(
+    org_id: str,
+    *,
+    type: ChannelType,
+    name: str,
+    config: dict[str, Any],
+    actor: User | None = None,
+) -> Channel:
     channel = Channel(org_id=org_id, type=type, name=name, config=validate_config(type, config))
     await channel.insert()
+    await audit.record(
+        actor, "channel.create", "channel", channel.id, audit.channel_summary(channel)
+    )
     return channel
 
 
@@ -82,8 +93,10 @@ async def update(
     name: str | None = None,
     config: dict[str, Any] | None = None,
     is_active: bool | None = None,
+    actor: User | None = None,
 ) -> Channel:
     channel = await get(org_id, channel_id)
+    before = channel.model_copy(deep=True)
     if name is not None:
         channel.name = name
     if is_active is not None:
@@ -96,16 +109,20 @@ async def update(
         channel.config = validate_config(channel.type, merged)
     channel.updated_at = utcnow()
     await channel.save()
+    await audit.record(
+        actor, "channel.update", "channel", channel.id, audit.channel_changes(before, channel)
+    )
     return channel
 
 
-async def delete(org_id: str, channel_id: str) -> None:
+async def delete(org_id: str, channel_id: str, actor: User | None = None) -> None:
     channel = await get(org_id, channel_id)
     # Soft delete: its tickets and messages stay readable; its webhook stops answering.
     channel.deleted_at = utcnow()
     channel.is_active = False
     channel.updated_at = utcnow()
     await channel.save()
+    await audit.record(actor, "channel.delete", "channel", channel.id, {"name": channel.name})
 
 
 async def customers(

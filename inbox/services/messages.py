@@ -27,7 +27,9 @@ from inbox import events
 from inbox.documents import Channel, Message, Ticket, TicketStatus, User, utcnow
 from inbox.errors import ValidationFailed
 from inbox.ports import Deps, EventPublisher
+from inbox.services import audit
 from inbox.services import channels as channel_service
+from inbox.services import macros as macro_service
 from inbox.services import tickets as ticket_service
 from inbox.services.threading import apply_pending_statuses, public_message
 from inbox.views import MessageView, message_view
@@ -58,8 +60,15 @@ async def list_messages(
 
 
 async def post_reply(
-    deps: Deps, user: User, ticket_id: str, *, content: str, metadata: dict[str, Any]
+    deps: Deps,
+    user: User,
+    ticket_id: str,
+    *,
+    content: str | None = None,
+    metadata: dict[str, Any],
+    macro_id: str | None = None,
 ) -> MessageView:
+    """Queue an agent's reply: `content`, or the macro `macro_id` rendered for the ticket."""
     ticket = await ticket_service.get(user.org_id, ticket_id)
     channel = await Channel.find_one(Channel.id == ticket.channel_id)
     if channel is None or channel.deleted_at is not None or not channel.is_active:
@@ -70,6 +79,11 @@ async def post_reply(
         raise ValidationFailed(
             f"{channel.type} channels cannot send messages yet", code="NO_CONNECTOR"
         )
+    if macro_id is not None:
+        content = await macro_service.render_for_ticket(user, macro_id, ticket)
+        metadata = {**metadata, "macroId": macro_id}
+    if content is None:
+        raise ValidationFailed("A reply needs content", details={"content": "required"})
     if ticket.status == TicketStatus.CLOSED:
         # Replying to a closed conversation reopens it (409 if another one is open).
         ticket = await ticket_service.update(
@@ -100,6 +114,9 @@ async def post_reply(
         return_document=ReturnDocument.AFTER,
     )
     await enqueue_send(deps, message)
+    await audit.record(
+        user, "message.create", "message", message.id, {"ticketId": ticket.id, "macroId": macro_id}
+    )
     await deps.events.publish(user.org_id, events.MESSAGE_CREATED, public_message(message))
     await ticket_service.publish(deps.events, events.TICKET_UPDATED, Ticket.model_validate(doc))
     return message_view(message, user)

@@ -8,6 +8,7 @@ from inbox import security
 from inbox.config import Settings
 from inbox.documents import Invite, Organisation, Role, User, utcnow
 from inbox.errors import Conflict, NotFound
+from inbox.services import audit
 from inbox.services.auth import normalise_email, revoke_all
 
 
@@ -18,12 +19,13 @@ async def get_org(org_id: str) -> Organisation:
     return org
 
 
-async def update_org(org_id: str, *, name: str | None) -> Organisation:
+async def update_org(org_id: str, *, name: str | None, actor: User | None = None) -> Organisation:
     org = await get_org(org_id)
     if name is not None:
         org.name = name
         org.updated_at = utcnow()
         await org.save()
+        await audit.record(actor, "org.update", "org", org.id, {"name": name})
     return org
 
 
@@ -42,7 +44,13 @@ async def get_user(org_id: str, user_id: str) -> User:
 
 
 async def invite(
-    settings: Settings, org_id: str, *, email: str, role: Role, invited_by: str
+    settings: Settings,
+    org_id: str,
+    *,
+    email: str,
+    role: Role,
+    invited_by: str,
+    actor: User | None = None,
 ) -> tuple[Invite, str]:
     """Returns the invite and its token; only the token's hash is stored."""
     email = normalise_email(email)
@@ -58,6 +66,7 @@ async def invite(
         invited_by=invited_by,
     )
     await inv.insert()
+    await audit.record(actor, "user.invite", "invite", inv.id, {"email": email, "role": role.value})
     return inv, token
 
 
@@ -67,7 +76,9 @@ async def list_invites(org_id: str, skip: int, limit: int) -> tuple[list[Invite]
     return await query.sort(-Invite.created_at).skip(skip).limit(limit).to_list(), total
 
 
-async def deactivate(org_id: str, user_id: str, *, acting_user_id: str) -> User:
+async def deactivate(
+    org_id: str, user_id: str, *, acting_user_id: str, actor: User | None = None
+) -> User:
     user = await get_user(org_id, user_id)
     if user.id == acting_user_id:
         raise Conflict("You cannot deactivate yourself", code="SELF_DEACTIVATION")
@@ -76,4 +87,5 @@ async def deactivate(org_id: str, user_id: str, *, acting_user_id: str) -> User:
         user.updated_at = utcnow()
         await user.save()
     await revoke_all(user.id)
+    await audit.record(actor, "user.deactivate", "user", user.id, {"email": user.email})
     return user

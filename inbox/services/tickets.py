@@ -20,6 +20,7 @@ from inbox.documents import (
 )
 from inbox.errors import Conflict, NotFound, ValidationFailed
 from inbox.ports import EventPublisher
+from inbox.services import audit
 from inbox.views import TicketView, message_view, ticket_view
 
 UNASSIGNED = "unassigned"
@@ -130,6 +131,7 @@ async def create(
     customer_id: str,
     subject: str,
     priority: Priority,
+    actor: User | None = None,
 ) -> Ticket:
     channel = await Channel.find_one(
         Channel.org_id == org_id,
@@ -170,6 +172,7 @@ async def create(
         {"_id": customer.id}, {"$addToSet": {"channelIds": channel.id}}
     )
     await publish(publisher, events.TICKET_CREATED, ticket)
+    await audit.record(actor, "ticket.create", "ticket", ticket.id, {"subject": subject})
     return ticket
 
 
@@ -203,6 +206,7 @@ async def update(
     subject: str | None = None,
     status: TicketStatus | None = None,
     priority: Priority | None = None,
+    actor: User | None = None,
 ) -> Ticket:
     ticket = await get(org_id, ticket_id)
     changes: dict[str, Any] = {}
@@ -216,13 +220,19 @@ async def update(
         return ticket
     ticket = await _apply(ticket, changes)
     await publish(publisher, events.TICKET_UPDATED, ticket)
+    await audit.record(actor, "ticket.update", "ticket", ticket.id, {"changes": changes})
     return ticket
 
 
 async def assign(
-    publisher: EventPublisher, org_id: str, ticket_id: str, assignee_id: str | None
+    publisher: EventPublisher,
+    org_id: str,
+    ticket_id: str,
+    assignee_id: str | None,
+    actor: User | None = None,
 ) -> Ticket:
     ticket = await get(org_id, ticket_id)
+    previous = ticket.assignee_id
     if assignee_id is not None:
         user = await User.find_one(User.org_id == org_id, User.id == assignee_id)
         if user is None or not user.is_active:
@@ -232,8 +242,24 @@ async def assign(
             )
     ticket = await _apply(ticket, {"assigneeId": assignee_id})
     await publish(publisher, events.TICKET_UPDATED, ticket)
+    if previous != assignee_id:
+        # ticket.updated cannot tell who had it before; notifications need to know.
+        by = {"id": actor.id, "name": actor.name} if actor else None
+        data = {**(await view(ticket)).dump(), "previousAssigneeId": previous, "assignedBy": by}
+        await publisher.publish(org_id, events.TICKET_ASSIGNED, data)
+    await audit.record(
+        actor,
+        "ticket.assign",
+        "ticket",
+        ticket.id,
+        {"assigneeId": assignee_id, "previousAssigneeId": previous},
+    )
     return ticket
 
 
-async def close(publisher: EventPublisher, org_id: str, ticket_id: str) -> Ticket:
-    return await update(publisher, org_id, ticket_id, status=TicketStatus.CLOSED)
+async def close(
+    publisher: EventPublisher, org_id: str, ticket_id: str, actor: User | None = None
+) -> Ticket:
+    ticket = await update(publisher, org_id, ticket_id, status=TicketStatus.CLOSED)
+    await audit.record(actor, "ticket.close", "ticket", ticket.id)
+    return ticket

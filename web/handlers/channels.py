@@ -34,8 +34,9 @@ def _view(request: web.Request, channel: Channel) -> dict:
 @authenticated(Role.ADMIN)
 async def create(request: web.Request) -> web.Response:
     body = await json_body(request, ChannelCreateBody)
+    me = current_user(request)
     channel = await channel_service.create(
-        current_user(request).org_id, type=body.type, name=body.name, config=body.config
+        me.org_id, type=body.type, name=body.name, config=body.config, actor=me
     )
     return web.json_response(_view(request, channel), status=201)
 
@@ -69,6 +70,7 @@ async def update(request: web.Request) -> web.Response:
         name=body.name,
         config=body.config,
         is_active=body.is_active,
+        actor=current_user(request),
     )
     return web.json_response(_view(request, channel))
 
@@ -76,7 +78,8 @@ async def update(request: web.Request) -> web.Response:
 @spec("Delete a channel", tags=["channels"], response=om.OkView)
 @authenticated(Role.ADMIN)
 async def delete(request: web.Request) -> web.Response:
-    await channel_service.delete(current_user(request).org_id, request.match_info["channelId"])
+    me = current_user(request)
+    await channel_service.delete(me.org_id, request.match_info["channelId"], actor=me)
     return web.json_response({"success": True, "message": "Channel deleted"})
 
 

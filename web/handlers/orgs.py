@@ -28,7 +28,8 @@ async def get_org(request: web.Request) -> web.Response:
 @authenticated(Role.ADMIN)
 async def patch_org(request: web.Request) -> web.Response:
     body = await json_body(request, OrgPatchBody)
-    org = await org_service.update_org(current_user(request).org_id, name=body.name)
+    me = current_user(request)
+    org = await org_service.update_org(me.org_id, name=body.name, actor=me)
     return web.json_response(org_view(org).dump())
 
 
@@ -60,7 +61,12 @@ async def invite(request: web.Request) -> web.Response:
     body = await json_body(request, InviteBody)
     me = current_user(request)
     inv, token = await org_service.invite(
-        request.app[keys.SETTINGS], me.org_id, email=body.email, role=body.role, invited_by=me.id
+        request.app[keys.SETTINGS],
+        me.org_id,
+        email=body.email,
+        role=body.role,
+        invited_by=me.id,
+        actor=me,
     )
     data = invite_view(inv).dump()
     data["token"] = token  # shown once; only its hash is stored
@@ -87,7 +93,7 @@ async def list_invites(request: web.Request) -> web.Response:
 async def deactivate(request: web.Request) -> web.Response:
     me = current_user(request)
     user = await org_service.deactivate(
-        me.org_id, request.match_info["userId"], acting_user_id=me.id
+        me.org_id, request.match_info["userId"], acting_user_id=me.id, actor=me
     )
     return web.json_response(
         {

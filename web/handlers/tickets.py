@@ -72,6 +72,7 @@ async def create(request: web.Request) -> web.Response:
         customer_id=body.customer_id,
         subject=body.subject,
         priority=body.priority,
+        actor=current_user(request),
     )
     return web.json_response((await ticket_service.view(ticket)).dump(), status=201)
 
@@ -87,6 +88,7 @@ async def update(request: web.Request) -> web.Response:
         subject=body.subject,
         status=body.status,
         priority=body.priority,
+        actor=current_user(request),
     )
     return await _one(ticket)
 
@@ -100,6 +102,7 @@ async def assign(request: web.Request) -> web.Response:
         current_user(request).org_id,
         request.match_info["ticketId"],
         body.assignee_id,
+        actor=current_user(request),
     )
     return await _one(ticket)
 
@@ -107,8 +110,9 @@ async def assign(request: web.Request) -> web.Response:
 @spec("Close a ticket", tags=["tickets"], response=TicketView)
 @authenticated()
 async def close(request: web.Request) -> web.Response:
+    me = current_user(request)
     ticket = await ticket_service.close(
-        request.app[keys.DEPS].events, current_user(request).org_id, request.match_info["ticketId"]
+        request.app[keys.DEPS].events, me.org_id, request.match_info["ticketId"], actor=me
     )
     return await _one(ticket)
 
@@ -146,5 +150,6 @@ async def post_message(request: web.Request) -> web.Response:
         request.match_info["ticketId"],
         content=body.content,
         metadata=body.metadata,
+        macro_id=body.macro_id,
     )
     return web.json_response(message.dump(), status=201)

@@ -1,0 +1,72 @@
+"""The notifications agent: turns domain events from the events topic into notifications.
+
+It runs on the worker's faust app (registered by `streams.app.create_app`), so it shares
+the worker's consumer group: each events partition (keyed by org) is read by one worker at
+a time, and adding workers splits the partitions. Creation is idempotent
+(`inbox.services.notifications`), so a redelivered record after a crash or a rebalance is
+harmless. An outage of Mongo or Redis is waited out in place rather than skipping the
+record, since nothing else would bring a skipped notification back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import defaultdict
+from typing import Any
+
+import faust
+from pymongo.errors import ConnectionFailure
+from redis.exceptions import ConnectionError as RedisConnectionError
+
+from inbox.ports import Deps
+from inbox.services import notifications as notification_service
+from streams import topics
+from streams.context import WorkerContext
+
+log = logging.getLogger(__name__)
+
+_TRANSIENT = (ConnectionFailure, RedisConnectionError, OSError, asyncio.TimeoutError)
+_MAX_BACKOFF = 10.0
+
+
+def register(app: faust.App, ctx: WorkerContext) -> None:
+    events_topic = app.topic(topics.events(ctx.settings), key_serializer="raw")
+
+    @app.agent(events_topic, name="streams.notifications.notify")
+    async def notify(stream: faust.StreamT) -> None:
+        deps = await ctx.deps()
+        async for batch in stream.take(200, within=0.05):
+            # Keyed by org: one org's events in order, different orgs concurrently.
+            per_org: dict[str, list[dict[str, Any]]] = defaultdict(list)
+            for value in batch:
+                if isinstance(value, dict):
+                    per_org[str(value.get("orgId"))].append(value)
+                else:
+                    log.error("skipping unreadable events record: %r", value)
+            await asyncio.gather(*(_run(deps, records) for records in per_org.values()))
+
+
+async def _run(deps: Deps, records: list[dict[str, Any]]) -> None:
+    for record in records:
+        await handle(deps, record)
+
+
+async def handle(deps: Deps, record: dict[str, Any]) -> None:
+    delay = 0.25
+    while True:
+        try:
+            await notification_service.from_event(deps.events, record)
+            return
+        except _TRANSIENT:
+            log.warning(
+                "notifications for event %s wait for Mongo/Redis; retrying in %.1fs",
+                record.get("id"),
+                delay,
+                exc_info=True,
+            )
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, _MAX_BACKOFF)
+        except Exception:  # noqa: BLE001 - a bad record must not stop the stream
+            log.exception("skipping event %s: notifications failed", record.get("id"))
+            return

@@ -173,7 +173,8 @@ def _email_in(body: bytes) -> str | None:
 
 
 def scope_of(request: web.Request) -> str | None:
-    """ "auth", "webhook", "api", or None for requests that are never counted."""
+    """Which limit a request counts against: "auth", "webhook" or "api"; None for requests
+    that are never counted."""
     path = request.path
     if path in EXEMPT_PATHS or path.startswith(EXEMPT_PREFIXES):
         return None
@@ -235,14 +236,22 @@ class _FailOpen:
 
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+LIMITER = web.AppKey("rate_limiter", RateLimiter)
+
+
+async def rate_limiter_ctx(app: web.Application) -> AsyncIterator[None]:
+    """A cleanup_ctx entry, after the one that opens the app's Redis client."""
+    app[LIMITER] = RateLimiter(app[keys.REDIS], app[keys.SETTINGS].rate_limit_window_seconds)
+    yield
 
 
 @web.middleware
 async def rate_limit_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Outermost middleware, so error responses (400, 404, ...) carry the headers too."""
     settings = request.app[keys.SETTINGS]
-    scope = scope_of(request) if settings.rate_limit_enabled else None
-    if scope is None:
+    limiter = request.app.get(LIMITER)
+    scope = scope_of(request) if settings.rate_limit_enabled and limiter else None
+    if scope is None or limiter is None:
         return await handler(request)
     try:
         buckets = await buckets_for(request, scope, settings)
@@ -251,7 +260,7 @@ async def rate_limit_middleware(request: web.Request, handler: Handler) -> web.S
     decision: Decision | None = None
     try:
         async with asyncio.timeout(REDIS_TIMEOUT_SECONDS):
-            decision = await request.app[LIMITER].hit(buckets)
+            decision = await limiter.hit(buckets)
     except (RedisError, OSError, TimeoutError) as exc:
         _FailOpen.warn(exc)
     if decision is None:
@@ -278,12 +287,3 @@ def _refused(scope: str, decision: Decision) -> web.Response:
         details,
         headers={**decision.headers(), "Retry-After": str(retry)},
     )
-
-
-LIMITER = web.AppKey("rate_limiter", RateLimiter)
-
-
-async def rate_limiter_ctx(app: web.Application) -> AsyncIterator[None]:
-    """A cleanup_ctx entry, after the one that opens the app's Redis client."""
-    app[LIMITER] = RateLimiter(app[keys.REDIS], app[keys.SETTINGS].rate_limit_window_seconds)
-    yield

@@ -217,3 +217,22 @@ async def test_bad_queries_and_other_orgs_are_refused(admin, web_url, http):
     assert (await other.patch(f"{base}/mark-all-read"))[0] == 404
     assert (await other.patch(f"{base}/whatever/read"))[0] == 404
     assert (await admin.get(base, token=""))[0] == 401
+
+
+async def test_a_notification_is_pushed_only_to_its_own_user(admin, web_url, http):
+    agent = await invite_agent(admin, web_url, http)
+    channel = await mock_channel(admin)
+    await say(admin, channel, "p-1", "Pia", "hello")
+    ticket = await first_ticket(admin)
+    async with http.ws_connect(f"{web_url}/ws?token={admin.token}") as admin_ws:
+        await admin.post(
+            f"/orgs/{admin.org_id}/tickets/{ticket['id']}/assign",
+            {"assigneeId": agent.user["id"]},
+        )
+        await next_event(admin_ws, "ticket.assigned")
+        await wait_notifications(agent, 1, "TICKET_ASSIGNED")
+        # The agent's notification exists; the admin's socket must not carry it.
+        with pytest.raises(TimeoutError):
+            while True:
+                pushed = await next_event(admin_ws, "notification.created", timeout=2.0)
+                assert pushed["data"]["userId"] == admin.user["id"]

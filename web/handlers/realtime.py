@@ -69,7 +69,10 @@ async def websocket(request: web.Request) -> web.StreamResponse:
 
     async def send(event: OrgEvent) -> None:
         nonlocal last
-        await ws.send_str(event.to_json())
+        # Notifications are private: the org's log carries everyone's, each socket gets its
+        # own user's only (the cursor still advances so replay stays gap-free).
+        if not _is_private_to_other(event, user.id):
+            await ws.send_str(event.to_json())
         last = parse_event_id(event.id)
 
     async def pump() -> None:
@@ -164,3 +167,7 @@ async def _client_message(
         )
         return
     await presence.update(conn, msg.viewing, msg.typing)
+
+
+def _is_private_to_other(event: OrgEvent, user_id: str) -> bool:
+    return event.event == "notification.created" and event.data.get("userId") != user_id

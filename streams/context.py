@@ -9,7 +9,7 @@ import time
 
 import aiohttp
 from pymongo import AsyncMongoClient
-from redis.asyncio import Redis
+from redis.asyncio import BlockingConnectionPool, Redis
 
 from inbox import db
 from inbox.config import Settings
@@ -37,7 +37,13 @@ class WorkerContext:
         async with self._lock:
             if self._deps is None:
                 self.mongo = await db.connect(self.settings)
-                self.redis = Redis.from_url(self.settings.redis_url)
+                # Blocking pool: a burst of concurrent conversations waits for a connection
+                # instead of failing with "Too many connections".
+                self.redis = Redis.from_pool(
+                    BlockingConnectionPool.from_url(
+                        self.settings.redis_url, max_connections=64, timeout=20
+                    )
+                )
                 await ensure_topics(self.settings)
                 self.stream = KafkaStream(self.settings)
                 await self.stream.start()

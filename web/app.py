@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 
 import aiohttp
 from aiohttp import web
-from redis.asyncio import Redis
+from redis.asyncio import BlockingConnectionPool, Redis
 
 from inbox import db
 from inbox.config import Settings
@@ -32,7 +32,10 @@ async def _mongo(app: web.Application) -> AsyncIterator[None]:
 
 async def _redis(app: web.Application) -> AsyncIterator[None]:
     settings = app[keys.SETTINGS]
-    app[keys.REDIS] = Redis.from_url(settings.redis_url, max_connections=200)
+    # Blocking pool: under a burst, requests wait for a connection rather than fail.
+    app[keys.REDIS] = Redis.from_pool(
+        BlockingConnectionPool.from_url(settings.redis_url, max_connections=200, timeout=20)
+    )
     app[keys.EVENT_LOG] = RedisEventLog(app[keys.REDIS], settings.events_retention)
     yield
     await app[keys.REDIS].aclose()

@@ -416,7 +416,8 @@ async def test_the_customers_answer_lands_in_the_campaigns_ticket(admin, graph):
 
     async def answered():
         _, ticket, _ = await admin.get(f"/orgs/{admin.org_id}/tickets/{recipient['ticketId']}")
-        return ticket if len(ticket["messages"]) == 2 else None
+        # The worker stores the message, then reopens the ticket: wait for both.
+        return ticket if len(ticket["messages"]) == 2 and ticket["status"] == "OPEN" else None
 
     ticket = await eventually(answered, timeout=30)
     assert ticket["status"] == "OPEN"  # the customer answered: back in the agents' queue

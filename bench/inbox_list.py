@@ -1,0 +1,578 @@
+"""Inbox list benchmark: the first page of 20 out of 100,000 tickets, filtered by status and
+assignee, through the real HTTP API.
+
+    python bench/inbox_list.py [--tickets 100000] [--requests 300] [--json]
+
+Starts the embedded servers (MongoDB/Kafka/Redis protocols) in a temporary directory, runs the
+web app in this process on a free port, signs up an org, creates agents (invite + accept) and
+WhatsApp channels through the API, then bulk-inserts customers and tickets straight into
+MongoDB with `insert_many`, in exactly the shape Beanie stores them (camelCase fields, string
+`_id`, `openKey` only on OPEN/PENDING tickets, no `assigneeId` when unassigned). The indexes
+already exist at that point: `init_beanie` creates them when the app starts.
+
+Then, for each list query, it warms up and times `--requests` sequential GETs over one
+keep-alive connection (p50/p95/p99/max and requests/s). Sequential requests mean the client
+and the in-process server never compete for the loop: each request's time is the server's
+work plus one local round-trip. The target of issue 3 is p99 under 50 ms for
+`status=OPEN&assigneeId=<agent>`.
+
+Last, a breakdown replays the MongoDB work of one list request with PyMongo against the same
+server (auth look-up, the page query, the count behind X-Total-Count, the three look-ups that
+build the views) and prints each one's median and the plan MongoDB reports for it, so a miss
+can be pinned on the part that causes it.
+
+Rate limits are switched off (`rate_limit_enabled=False`); bcrypt is cut to 4 rounds so that
+creating the agents takes no time; neither is on the measured path.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import random
+import shlex
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+from aiohttp import web
+from pymongo import AsyncMongoClient
+
+from inbox.config import Settings
+from inbox.embedded import EmbeddedServers
+from web.app import create_app
+
+PASSWORD = "bench-password-1"
+TARGET_P99_MS = 50.0
+DAYS = 90
+# Ticket mix: most history is closed; an agent's open queue is a few percent of all tickets.
+STATUS_WEIGHTS = {"OPEN": 0.15, "PENDING": 0.05, "CLOSED": 0.80}
+PRIORITY_WEIGHTS = {"LOW": 0.3, "MEDIUM": 0.5, "HIGH": 0.2}
+UNASSIGNED_SHARE = 0.2
+
+
+def log(msg: str) -> None:
+    print(msg, file=sys.stderr, flush=True)
+
+
+def pct(values: list[float], p: float) -> float:
+    """Nearest-rank percentile (p in 0..100) of already sorted values."""
+    if not values:
+        return float("nan")
+    k = max(0, min(len(values) - 1, int(round(p / 100 * len(values) + 0.5)) - 1))
+    return values[k]
+
+
+def ms_now() -> datetime:
+    # Mongo keeps milliseconds; the app's own documents are trimmed the same way.
+    now = datetime.now(UTC)
+    return now.replace(microsecond=now.microsecond // 1000 * 1000)
+
+
+# ------------------------------------------------------------------------------ API set-up
+
+
+@dataclass
+class Api:
+    base: str
+    http: aiohttp.ClientSession
+    token: str = ""
+    org_id: str = ""
+
+    async def call(self, method: str, path: str, body: Any = None) -> tuple[int, Any]:
+        headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}
+        async with self.http.request(method, self.base + path, json=body, headers=headers) as r:
+            text = await r.text()
+            return r.status, (json.loads(text) if text else None)
+
+    async def expect(self, method: str, path: str, body: Any, status: int) -> Any:
+        got, data = await self.call(method, path, body)
+        if got != status:
+            raise RuntimeError(f"{method} {path}: expected {status}, got {got}: {data}")
+        return data
+
+    async def signup(self) -> None:
+        data = await self.expect(
+            "POST",
+            "/auth/signup",
+            {
+                "orgName": "Bench Org",
+                "name": "Bench Admin",
+                "email": f"admin-{uuid.uuid4().hex[:10]}@example.com",
+                "password": PASSWORD,
+            },
+            201,
+        )
+        self.token, self.org_id = data["accessToken"], data["user"]["orgId"]
+
+    async def agent(self, n: int) -> str:
+        """Invite an agent and accept the invite, as a new team member would."""
+        invite = await self.expect(
+            "POST",
+            f"/orgs/{self.org_id}/users/invites",
+            {"email": f"agent-{n}-{uuid.uuid4().hex[:8]}@example.com", "role": "AGENT"},
+            201,
+        )
+        accepted = await Api(self.base, self.http).expect(
+            "POST",
+            "/auth/accept-invite",
+            {"token": invite["token"], "name": f"Agent {n:02d}", "password": PASSWORD},
+            201,
+        )
+        return str(accepted["user"]["id"])
+
+    async def channel(self, n: int) -> str:
+        config = {
+            "phoneNumberId": f"10654035224{n:04d}",
+            "businessAccountId": "102290129340398",
+            "accessToken": "bench-token",
+            "appSecret": "bench-app-secret",
+            "webhookVerifyToken": "bench-verify",
+            # Nothing is sent in this benchmark; a dead local port keeps it that way.
+            "apiBaseUrl": "http://127.0.0.1:9/v21.0",
+        }
+        data = await self.expect(
+            "POST",
+            f"/orgs/{self.org_id}/channels",
+            {"type": "WHATSAPP", "name": f"WhatsApp {n}", "config": config},
+            201,
+        )
+        return str(data["id"])
+
+
+# ------------------------------------------------------------------------------- bulk data
+
+
+def pick(rng: random.Random, weights: dict[str, float]) -> str:
+    return rng.choices(list(weights), weights=list(weights.values()))[0]
+
+
+def customer_docs(
+    org_id: str, channels: list[str], count: int, now: datetime
+) -> list[dict[str, Any]]:
+    docs = []
+    for i in range(count):
+        created = now - timedelta(days=DAYS, seconds=count - i)
+        docs.append(
+            {
+                "_id": str(uuid.uuid4()),
+                "orgId": org_id,
+                "platform": "WHATSAPP",
+                "externalId": f"4915{i:09d}",
+                "name": f"Customer {i}",
+                "avatar": None,
+                "channelIds": [channels[i % len(channels)]],
+                "lastMessageAt": None,
+                "lastMessage": None,
+                "isActive": True,
+                "metadata": {},
+                "createdAt": created,
+                "updatedAt": created,
+            }
+        )
+    return docs
+
+
+def ticket_docs(
+    org_id: str,
+    customers: list[dict[str, Any]],
+    agents: list[str],
+    count: int,
+    now: datetime,
+    rng: random.Random,
+) -> list[dict[str, Any]]:
+    """`count` tickets; a customer's first ticket may be open, its later ones are closed, so
+    `openKey` (unique, one open ticket per conversation) never collides."""
+    # Open share of first tickets, chosen so the overall mix matches STATUS_WEIGHTS.
+    rounds = max(1, -(-count // len(customers)))
+    first = {s: (w * rounds if s != "CLOSED" else 0.0) for s, w in STATUS_WEIGHTS.items()}
+    first["CLOSED"] = max(0.0, 1.0 - first["OPEN"] - first["PENDING"])
+    docs = []
+    for k in range(count):
+        customer = customers[k % len(customers)]
+        channel_id = customer["channelIds"][0]
+        status = pick(rng, first) if k < len(customers) else "CLOSED"
+        activity = now - timedelta(seconds=rng.uniform(0, DAYS * 86400))
+        created = activity - timedelta(seconds=rng.uniform(0, 3 * 86400))
+        doc: dict[str, Any] = {
+            "_id": str(uuid.uuid4()),
+            "orgId": org_id,
+            "channelId": channel_id,
+            "customerId": customer["_id"],
+            "externalThreadId": customer["externalId"],
+            "subject": f"Question {k} about order #{rng.randint(10_000, 99_999)}",
+            "status": status,
+            "priority": pick(rng, PRIORITY_WEIGHTS),
+            "lastMessageAt": activity,
+            "lastMessagePreview": "Hello, where is my parcel?",
+            "lastActivityAt": activity,
+            "firstInboundAt": created,
+            "createdAt": created,
+            "updatedAt": activity,
+        }
+        if rng.random() >= UNASSIGNED_SHARE:
+            doc["assigneeId"] = rng.choice(agents)
+            doc["firstResponseAt"] = created + timedelta(minutes=rng.uniform(1, 240))
+        if status == "CLOSED":
+            doc["closedAt"] = activity
+        else:
+            doc["openKey"] = f"{channel_id}:{customer['externalId']}"
+        # Round to what Mongo stores, as Beanie's documents are.
+        for key, value in doc.items():
+            if isinstance(value, datetime):
+                doc[key] = value.replace(microsecond=value.microsecond // 1000 * 1000)
+        docs.append(doc)
+    return docs
+
+
+async def insert_batched(coll: Any, docs: list[dict[str, Any]], batch: int, what: str) -> float:
+    started = time.perf_counter()
+    for i in range(0, len(docs), batch):
+        await coll.insert_many(docs[i : i + batch], ordered=False)
+        log(f"  {what}: {min(i + batch, len(docs))}/{len(docs)}")
+    return time.perf_counter() - started
+
+
+# ---------------------------------------------------------------------------- measurement
+
+
+@dataclass
+class Scenario:
+    name: str
+    query: str
+    target_ms: float | None = None
+    samples_ms: list[float] = field(default_factory=list)
+    total_count: int = 0
+    page_size: int = 0
+    seconds: float = 0.0
+
+    def summary(self) -> dict[str, Any]:
+        s = sorted(self.samples_ms)
+        out: dict[str, Any] = {
+            "name": self.name,
+            "query": self.query,
+            "requests": len(s),
+            "xTotalCount": self.total_count,
+            "pageSize": self.page_size,
+            "p50Ms": round(pct(s, 50), 2),
+            "p95Ms": round(pct(s, 95), 2),
+            "p99Ms": round(pct(s, 99), 2),
+            "maxMs": round(s[-1], 2) if s else None,
+            "meanMs": round(statistics.fmean(s), 2) if s else None,
+            "reqPerS": round(len(s) / self.seconds, 1) if self.seconds else None,
+        }
+        if self.target_ms is not None:
+            out["targetP99Ms"] = self.target_ms
+            out["met"] = bool(s) and pct(s, 99) < self.target_ms
+        return out
+
+
+async def measure(
+    api: Api,
+    scenario: Scenario,
+    queries: list[str],
+    requests: int,
+    warmup: int,
+    max_seconds: float,
+) -> None:
+    """`requests` timed GETs, fewer if they take longer than `max_seconds` in all (an
+    unfiltered list over 100,000 tickets can take seconds each on the embedded MongoDB)."""
+    headers = {"Authorization": f"Bearer {api.token}"}
+    path = f"{api.base}/orgs/{api.org_id}/tickets"
+
+    async def one(q: str) -> float:
+        t0 = time.perf_counter()
+        async with api.http.get(f"{path}?{q}", headers=headers) as resp:
+            body = await resp.read()
+            if resp.status != 200:
+                raise RuntimeError(f"GET ?{q}: {resp.status} {body[:300]!r}")
+            scenario.total_count = int(resp.headers["X-Total-Count"])
+        elapsed = (time.perf_counter() - t0) * 1000
+        scenario.page_size = len(json.loads(body))
+        return elapsed
+
+    warm_started = time.perf_counter()
+    for i in range(warmup):
+        await one(queries[i % len(queries)])
+        if time.perf_counter() - warm_started > max_seconds / 6:
+            break
+    started = time.perf_counter()
+    for i in range(requests):
+        scenario.samples_ms.append(await one(queries[i % len(queries)]))
+        if time.perf_counter() - started > max_seconds and len(scenario.samples_ms) >= 5:
+            break
+    scenario.seconds = time.perf_counter() - started
+
+
+# ------------------------------------------------------------------------------ breakdown
+
+
+async def timed(fn: Callable[[], Awaitable[Any]], runs: int, budget_s: float = 10.0) -> float:
+    """Median milliseconds of `runs` calls after one warm-up call (fewer past `budget_s`)."""
+    await fn()
+    samples: list[float] = []
+    started = time.perf_counter()
+    while len(samples) < runs and (len(samples) < 3 or time.perf_counter() - started < budget_s):
+        t0 = time.perf_counter()
+        await fn()
+        samples.append((time.perf_counter() - t0) * 1000)
+    return statistics.median(samples)
+
+
+def plan_summary(explained: dict[str, Any]) -> str:
+    """`IXSCAN {index} -> FETCH -> LIMIT`-style line of the winning plan, plus keys/docs."""
+    planner = explained.get("queryPlanner", {})
+    stage = planner.get("winningPlan", {})
+    stage = stage.get("queryPlan", stage)  # SBE wraps the tree
+    names = []
+    while isinstance(stage, dict) and stage:
+        name = str(stage.get("stage", "?"))
+        if stage.get("indexName"):
+            name += f"[{stage['indexName']}]"
+        names.append(name)
+        stage = stage.get("inputStage") or (stage.get("inputStages") or [{}])[0]
+    stats = explained.get("executionStats", {})
+    extra = ""
+    if stats:
+        extra = (
+            f" keysExamined={stats.get('totalKeysExamined')}"
+            f" docsExamined={stats.get('totalDocsExamined')}"
+            f" returned={stats.get('nReturned')}"
+        )
+    return " <- ".join(names) + extra
+
+
+async def breakdown(
+    mongo: AsyncMongoClient,
+    db_name: str,
+    org_id: str,
+    admin_id: str,
+    query: dict[str, Any],
+    runs: int,
+) -> dict[str, Any]:
+    """The MongoDB work of one GET /orgs/{orgId}/tickets, one step at a time."""
+    db = mongo[db_name]
+    tickets = db["tickets"]
+    sort = [("lastActivityAt", -1), ("_id", -1)]
+    page = await tickets.find(query).sort(sort).limit(20).to_list()
+    channel_ids = list({t["channelId"] for t in page})
+    customer_ids = list({t["customerId"] for t in page if t.get("customerId")})
+    user_ids = list({t["assigneeId"] for t in page if t.get("assigneeId")})
+
+    steps: dict[str, Callable[[], Awaitable[Any]]] = {
+        "auth: users.find_one(_id)": lambda: db["users"].find_one({"_id": admin_id}),
+        "page: find.sort.limit(20)": lambda: tickets.find(query).sort(sort).limit(20).to_list(),
+        "count: count_documents": lambda: tickets.count_documents(query),
+        "views: channels $in": lambda: db["channels"].find({"_id": {"$in": channel_ids}}).to_list(),
+        "views: customers $in": lambda: (
+            db["customers"].find({"_id": {"$in": customer_ids}}).to_list()
+        ),
+        "views: users $in": lambda: db["users"].find({"_id": {"$in": user_ids}}).to_list(),
+    }
+    out: dict[str, Any] = {"filter": query, "stepsMedianMs": {}}
+    for name, fn in steps.items():
+        out["stepsMedianMs"][name] = round(await timed(fn, runs), 2)
+    plans: dict[str, str] = {}
+    try:
+        explained = await db.command(
+            {
+                "explain": {"find": "tickets", "filter": query, "sort": dict(sort), "limit": 20},
+                "verbosity": "executionStats",
+            }
+        )
+        plans["page"] = plan_summary(explained)
+        explained = await db.command(
+            {
+                "explain": {
+                    "aggregate": "tickets",
+                    "pipeline": [{"$match": query}, {"$group": {"_id": 1, "n": {"$sum": 1}}}],
+                    "cursor": {},
+                },
+                "verbosity": "executionStats",
+            }
+        )
+        stages = explained.get("stages") or [explained]
+        plans["count"] = plan_summary(stages[0].get("$cursor", stages[0]))
+    except Exception as exc:  # noqa: BLE001 - a server without explain still gets timings
+        plans["error"] = f"explain failed: {exc}"
+    out["plans"] = plans
+    return out
+
+
+# ------------------------------------------------------------------------------------ run
+
+
+async def run(settings: Settings, args: argparse.Namespace) -> dict[str, Any]:
+    runner = web.AppRunner(create_app(settings), access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    base = f"http://127.0.0.1:{runner.addresses[0][1]}"
+    mongo: AsyncMongoClient = AsyncMongoClient(settings.mongodb_uri, tz_aware=True)
+    try:
+        async with aiohttp.ClientSession() as http:
+            api = Api(base, http)
+            await api.signup()
+            _, me = await api.call("GET", "/auth/me")
+            admin_id = str(me["id"])
+            log(f"org {api.org_id}: creating {args.agents} agents and {args.channels} channels")
+            agents = [await api.agent(n) for n in range(1, args.agents + 1)]
+            channels = [await api.channel(n) for n in range(1, args.channels + 1)]
+
+            rng = random.Random(args.seed)
+            now = ms_now()
+            n_customers = max(1, -(-args.tickets // 3))  # three tickets per customer
+            customers = customer_docs(api.org_id, channels, n_customers, now)
+            tickets = ticket_docs(api.org_id, customers, agents, args.tickets, now, rng)
+            db = mongo[settings.mongodb_db]
+            log(f"inserting {len(customers)} customers and {len(tickets)} tickets")
+            t_customers = await insert_batched(db["customers"], customers, args.batch, "customers")
+            t_tickets = await insert_batched(db["tickets"], tickets, args.batch, "tickets")
+            indexes = sorted((await db["tickets"].index_information()).keys())
+            mix = {s: sum(1 for t in tickets if t["status"] == s) for s in STATUS_WEIGHTS}
+            agent = agents[0]
+            mine = sum(1 for t in tickets if t["status"] == "OPEN" and t.get("assigneeId") == agent)
+
+            # Rotating over the agents keeps one agent's page from being the only one cached.
+            scenarios = [
+                (
+                    Scenario(
+                        "status=OPEN & assignee (target)",
+                        "status=OPEN&assigneeId=<agent>",
+                        TARGET_P99_MS,
+                    ),
+                    [f"status=OPEN&assigneeId={a}&limit=20" for a in agents],
+                ),
+                (Scenario("unfiltered", "(none)"), ["limit=20"]),
+                (
+                    Scenario("assigneeId=unassigned", "assigneeId=unassigned"),
+                    ["assigneeId=unassigned&limit=20"],
+                ),
+                (
+                    Scenario("status=OPEN & unassigned", "status=OPEN&assigneeId=unassigned"),
+                    ["status=OPEN&assigneeId=unassigned&limit=20"],
+                ),
+            ]
+            results = []
+            for scenario, queries in scenarios:
+                log(f"measuring {scenario.name}: {args.warmup} warm-up + {args.requests} requests")
+                await measure(api, scenario, queries, args.requests, args.warmup, args.max_seconds)
+                results.append(scenario.summary())
+
+            log("breakdown of the MongoDB work per request")
+            filters = {
+                "status=OPEN & assignee": {
+                    "orgId": api.org_id,
+                    "status": "OPEN",
+                    "assigneeId": agent,
+                },
+                "unfiltered": {"orgId": api.org_id},
+                "assigneeId=unassigned": {"orgId": api.org_id, "assigneeId": None},
+            }
+            parts = {
+                name: await breakdown(
+                    mongo, settings.mongodb_db, api.org_id, admin_id, q, args.breakdown_runs
+                )
+                for name, q in filters.items()
+            }
+    finally:
+        await mongo.close()
+        await runner.cleanup()
+    return {
+        "data": {
+            "tickets": len(tickets),
+            "customers": len(customers),
+            "agents": len(agents),
+            "channels": len(channels),
+            "statusMix": mix,
+            "openAssignedToFirstAgent": mine,
+            "insertSeconds": {"customers": round(t_customers, 1), "tickets": round(t_tickets, 1)},
+            "ticketIndexes": indexes,
+        },
+        "scenarios": results,
+        "breakdown": parts,
+    }
+
+
+def print_report(report: dict[str, Any], command: str) -> None:
+    d = report["data"]
+    print(f"command: {command}")
+    mix = ", ".join(f"{k} {v}" for k, v in d["statusMix"].items())
+    print(
+        f"data: {d['tickets']} tickets ({mix}),"
+        f" {d['customers']} customers, {d['agents']} agents, {d['channels']} channels;"
+        f" inserted in {d['insertSeconds']['tickets']} s"
+    )
+    print(f"ticket indexes: {', '.join(d['ticketIndexes'])}")
+    print()
+    header = f"{'GET /orgs/{orgId}/tickets?...':<38}{'total':>8}{'p50':>8}{'p95':>8}"
+    print(header + f"{'p99':>8}{'max':>8}{'req/s':>8}  target")
+    for s in report["scenarios"]:
+        target = ""
+        if "targetP99Ms" in s:
+            target = f"p99<{s['targetP99Ms']:.0f} ms: {'MET' if s['met'] else 'MISSED'}"
+        print(
+            f"{s['query']:<38}{s['xTotalCount']:>8}{s['p50Ms']:>8.1f}{s['p95Ms']:>8.1f}"
+            f"{s['p99Ms']:>8.1f}{s['maxMs']:>8.1f}{s['reqPerS']:>8.1f}  {target}"
+        )
+    print("(milliseconds per request, sequential, one keep-alive connection, page of 20)")
+    print()
+    print("where the time goes (MongoDB work of one request, median ms, PyMongo direct):")
+    for name, part in report["breakdown"].items():
+        steps = ", ".join(f"{k} {v:.1f}" for k, v in part["stepsMedianMs"].items())
+        print(f"  {name}: {steps}")
+        for which, plan in part["plans"].items():
+            print(f"    plan {which}: {plan}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--tickets", type=int, default=100_000)
+    parser.add_argument("--requests", type=int, default=300, help="timed requests per query")
+    parser.add_argument("--warmup", type=int, default=30)
+    parser.add_argument(
+        "--max-seconds", type=float, default=60.0, help="time budget per query (>= 5 requests)"
+    )
+    parser.add_argument("--agents", type=int, default=8)
+    parser.add_argument("--channels", type=int, default=3)
+    parser.add_argument("--batch", type=int, default=5_000, help="insert_many batch size")
+    parser.add_argument("--breakdown-runs", type=int, default=30)
+    parser.add_argument("--seed", type=int, default=3)
+    parser.add_argument("--json", action="store_true", help="print the figures as JSON")
+    args = parser.parse_args()
+    command = shlex.join(["python", "bench/inbox_list.py", *sys.argv[1:]])
+
+    with (
+        tempfile.TemporaryDirectory(prefix="bench-list-") as tmp,
+        EmbeddedServers(Path(tmp)) as urls,
+    ):
+        run_id = uuid.uuid4().hex[:8]
+        settings = Settings.from_env(
+            mongodb_uri=urls.mongodb_uri,
+            kafka_bootstrap=urls.kafka_bootstrap,
+            redis_url=urls.redis_url,
+            mongodb_db=f"bench_{run_id}",
+            topic_prefix=f"bench{run_id}",
+            kafka_group_id=f"bench-{run_id}",
+            rate_limit_enabled=False,
+            bcrypt_rounds=4,
+        )
+        report = asyncio.run(run(settings, args))
+    report["command"] = command
+    if args.json:
+        print(json.dumps(report, indent=2, default=str))
+    else:
+        print_report(report, command)
+
+
+if __name__ == "__main__":
+    main()

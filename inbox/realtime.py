@@ -6,6 +6,7 @@ the event id clients see and send back as `since` to fill a gap after a reconnec
 
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import dataclass
 from typing import Any
@@ -31,8 +32,14 @@ class OrgEvent:
     event: str
     data: dict[str, Any]
 
+    @functools.cached_property
+    def json(self) -> str:
+        """Encoded once, however many sockets of the org it goes to. Ephemeral events
+        (presence) have no log id and show `"id": null`."""
+        return json.dumps({"id": self.id or None, "event": self.event, "data": self.data})
+
     def to_json(self) -> str:
-        return json.dumps({"id": self.id, "event": self.event, "data": self.data})
+        return self.json
 
 
 def _decode(entry_id: bytes | str, fields: dict[Any, Any]) -> OrgEvent:

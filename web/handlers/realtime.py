@@ -116,10 +116,9 @@ async def websocket(request: web.Request) -> web.StreamResponse:
                 await ws.close(code=CLOSE_RESYNC, message=b"too far behind; reconnect with since")
                 return
             if not event.id:
-                # Ephemeral (presence): not in the log, so no id to resume from.
-                await ws.send_str(
-                    json.dumps({"id": None, "event": event.event, "data": event.data})
-                )
+                # Ephemeral (presence): not in the log, so no id to resume from; the
+                # event's JSON is encoded once for all sockets.
+                await ws.send_str(event.to_json())
             elif parse_event_id(event.id) > last:
                 await send(event)
 

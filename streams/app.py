@@ -83,6 +83,7 @@ def create_app(settings: Settings) -> tuple[faust.App, WorkerContext]:
                 await threading_service.apply_status(deps.events, channel, record.event)
 
         async for batch in stream.take(500, within=0.02):
+            await ctx.mark_inbound_busy()
             records = _parse_all(batch, InboundRecord)
             finished = await _per_conversation(
                 records,
@@ -129,7 +130,11 @@ def create_app(settings: Settings) -> tuple[faust.App, WorkerContext]:
         if not await ctx.redis.set("inbox:sweeper-lock", ctx.worker_id, nx=True, ex=20):
             return
         try:
-            redelivered = await webhook_service.redeliver_stale(deps)
+            # While any worker is still working through inbound records, unfinished journal
+            # entries are most likely just queued behind them: re-handing them would only
+            # add duplicate work to a backlog. Redeliver once the stream has gone quiet.
+            busy = await ctx.inbound_busy()
+            redelivered = 0 if busy else await webhook_service.redeliver_stale(deps)
             requeued = await message_service.requeue_stale(deps)
             if redelivered or requeued:
                 log.warning(

@@ -18,6 +18,7 @@ from inbox.realtime import RedisEventLog
 from streams.producer import FanoutPublisher, KafkaStream, ensure_topics
 
 WORKERS_KEY = "inbox:workers"
+INBOUND_BUSY_KEY = "inbox:inbound-busy:{prefix}"  # per deployment (topic prefix)
 
 
 class WorkerContext:
@@ -55,6 +56,19 @@ class WorkerContext:
                     settings=self.settings, events=events, stream=self.stream, http=http
                 )
         return self._deps
+
+    async def mark_inbound_busy(self) -> None:
+        """Called per inbound batch; shared by all workers through Redis."""
+        if self.redis is not None:
+            ttl = max(1, int(self.settings.redelivery_after_seconds))
+            await self.redis.set(self._busy_key, self.worker_id, ex=ttl)
+
+    async def inbound_busy(self) -> bool:
+        return self.redis is not None and bool(await self.redis.exists(self._busy_key))
+
+    @property
+    def _busy_key(self) -> str:
+        return INBOUND_BUSY_KEY.format(prefix=self.settings.topic_prefix)
 
     async def heartbeat(self, assigned_partitions: int) -> None:
         """Tell web processes (GET /health) that a worker is alive and consuming."""

@@ -48,6 +48,8 @@ class Settings:
     send_max_attempts: int = 6
     send_backoff_base_seconds: float = 0.5
     worker_heartbeat_seconds: float = 5.0
+    # Conversations a worker threads at once (each conversation's records stay in order).
+    worker_concurrency: int = 8
     # Campaign sends per second per channel, shared by all workers (WhatsApp's default 80/s).
     campaign_rate_per_second: float = 80.0
     public_url: str = "http://127.0.0.1:8080"

@@ -70,6 +70,7 @@ def create_app(settings: Settings) -> tuple[faust.App, WorkerContext]:
             return channels[channel_id]
 
         async def apply(record: InboundRecord) -> None:
+            await ctx.mark_inbound_busy()
             channel = await channel_of(record.channel_id)
             if channel is None:
                 await webhook_service.record_error(
@@ -82,13 +83,14 @@ def create_app(settings: Settings) -> tuple[faust.App, WorkerContext]:
             else:
                 await threading_service.apply_status(deps.events, channel, record.event)
 
-        async for batch in stream.take(500, within=0.02):
+        async for batch in stream.take(200, within=0.02):
             await ctx.mark_inbound_busy()
             records = _parse_all(batch, InboundRecord)
             finished = await _per_conversation(
                 records,
                 key=lambda r: thread_key(r.channel_id, r.event.thread_id),
                 handle=lambda r: _guarded(apply, r, on_error=_inbound_failed),
+                concurrency=settings.worker_concurrency,
             )
             # Only finished events are marked done; the rest stay for the sweeper.
             done: dict[str, list[int]] = defaultdict(list)
@@ -166,7 +168,10 @@ def _parse_all(batch: Iterable[Any], model: Any) -> list[Any]:
 
 
 async def _per_conversation(
-    records: list[Any], key: Callable[[Any], str], handle: Callable[[Any], Awaitable[bool]]
+    records: list[Any],
+    key: Callable[[Any], str],
+    handle: Callable[[Any], Awaitable[bool]],
+    concurrency: int = 8,
 ) -> list[Any]:
     """Run each conversation's records in order, different conversations concurrently.
 
@@ -174,9 +179,13 @@ async def _per_conversation(
     groups: dict[str, list[Any]] = defaultdict(list)
     for r in records:
         groups[key(r)].append(r)
+    # Bounded: past a handful of concurrent writers the database spends its time on write
+    # conflicts and connection churn instead of work (measured with bench/webhooks.py).
+    limit = asyncio.Semaphore(concurrency)
 
     async def run(group: list[Any]) -> list[Any]:
-        return [r for r in group if await handle(r)]
+        async with limit:
+            return [r for r in group if await handle(r)]
 
     results = await asyncio.gather(*(run(g) for g in groups.values()))
     return [r for finished in results for r in finished]

@@ -26,6 +26,7 @@ class WorkerContext:
         self.settings = settings
         self.worker_id = f"{socket.gethostname()}:{os.getpid()}"
         self._lock = asyncio.Lock()
+        self._busy_marked_at = 0.0
         self._deps: Deps | None = None
         self.mongo: AsyncMongoClient | None = None
         self.redis: Redis | None = None
@@ -58,10 +59,14 @@ class WorkerContext:
         return self._deps
 
     async def mark_inbound_busy(self) -> None:
-        """Called per inbound batch; shared by all workers through Redis."""
-        if self.redis is not None:
-            ttl = max(1, int(self.settings.redelivery_after_seconds))
-            await self.redis.set(self._busy_key, self.worker_id, ex=ttl)
+        """Called per inbound record (at most one Redis write a second); shared by all
+        workers through Redis, so no worker's sweeper redelivers into another's backlog."""
+        now = time.monotonic()
+        if self.redis is None or now - self._busy_marked_at < 1.0:
+            return
+        self._busy_marked_at = now
+        ttl = max(1, int(self.settings.redelivery_after_seconds))
+        await self.redis.set(self._busy_key, self.worker_id, ex=ttl)
 
     async def inbound_busy(self) -> bool:
         return self.redis is not None and bool(await self.redis.exists(self._busy_key))

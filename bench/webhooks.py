@@ -13,10 +13,21 @@ One run measures, against a fresh org with one WHATSAPP channel:
 4. latency: M webhooks at a steady rate, time from sending each one until its
    `message.created` arrives on the websocket (p50/p95/p99/max).
 
-The load generator of (1) and (2) runs in its own process so it never shares an event loop
-with the websocket reader. Progress goes to stderr; the table (or `--json`) to stdout.
-Exit status: 0 when every check passed, 1 when messages were lost or doubled or a webhook
-was refused, 2 when the benchmark could not run at all.
+Bodies and signatures are built before any timing. The load generator of (1) and (2) runs in
+its own process, so it never shares an event loop with the websocket reader. Between (3) and
+(4) the benchmark waits until no ticket/message event has arrived for `--drain-quiet`
+seconds, so leftovers of (3) do not land in (4); duplicates that still do are counted.
+
+With `--start`, the product's per-minute rate limits are raised out of reach through its
+environment (see LIFTED_LIMITS; `--keep-rate-limits` keeps them): the limiter still runs on
+every request, it just does not refuse. Against `--url`, 429s on webhooks are reported as
+refusals and API calls wait for `Retry-After`.
+
+Progress goes to stderr; the table (or `--json`) to stdout. Exit status: 0 when every check
+passed, 1 when a check failed (refusals, messages lost, doubled or not stored), 2 when the
+benchmark could not run, 130 when interrupted. A started `inbox up` is always stopped
+(SIGINT, then waited for); its data dir is removed after a clean run and kept otherwise
+(`--keep-data` keeps it always) so its logs/ can be read.
 """
 
 from __future__ import annotations
@@ -42,6 +53,7 @@ from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
+from datetime import datetime
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
@@ -56,6 +68,11 @@ PHONE_NUMBER_ID = "106540352242922"
 WABA_ID = "102290129340398"
 DISPLAY_PHONE_NUMBER = "15550783881"
 PASSWORD = "bench-password-1"
+LIFTED_LIMITS = {
+    "RATE_LIMIT_WEBHOOK_PER_MINUTE": "1000000000",
+    "RATE_LIMIT_API_PER_MINUTE": "1000000000",
+    "RATE_LIMIT_AUTH_PER_MINUTE": "1000000",
+}
 
 Request = tuple[bytes, dict[str, str]]
 
@@ -109,7 +126,7 @@ def signed_request(payload: dict[str, Any]) -> Request:
 
 
 def wa_ids(run: str, customers: int) -> list[str]:
-    # Distinct per run so each run's customers are new even on a reused install.
+    # Phone-number-like and different per run, so runs are told apart in a shared install.
     base = int(uuid.UUID(run).int % 10**8) * 1000
     return [str(10**11 + base + i) for i in range(customers)]
 
@@ -207,9 +224,10 @@ def _bare_server(conn: Connection) -> None:
 class InboxProcess:
     """`inbox up` in its own session, stopped with SIGINT (its documented Ctrl-C path)."""
 
-    def __init__(self, port: int, data_dir: Path):
+    def __init__(self, port: int, data_dir: Path, env: dict[str, str]):
         self.port = port
         self.data_dir = data_dir
+        self.env = env
         self.argv = [
             sys.executable,
             "-m",
@@ -220,7 +238,10 @@ class InboxProcess:
             "--data-dir",
             str(data_dir),
         ]
-        self.command = shlex.join(["inbox", "up", "--port", str(port), "--data-dir", str(data_dir)])
+        self.command = shlex.join(
+            [f"{k}={v}" for k, v in env.items()]
+            + ["inbox", "up", "--port", str(port), "--data-dir", str(data_dir)]
+        )
         self.proc: subprocess.Popen[str] | None = None
         self.output: list[str] = []
         self._up = threading.Event()
@@ -231,6 +252,7 @@ class InboxProcess:
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
+            env={**os.environ, **self.env},
             # Own session: a Ctrl-C in the terminal reaches only us; we then stop it cleanly.
             start_new_session=True,
         )
@@ -277,7 +299,24 @@ class Api:
     refresh_token: str = ""
     org_id: str = ""
 
+    rate_limited: int = 0  # 429s met (and waited out) on API calls
+
     async def call(self, method: str, path: str, body: Any = None) -> tuple[int, Any, Any]:
+        for attempt in range(20):
+            status, data, headers = await self._call(method, path, body)
+            if status == 429:
+                # A server with its default rate limits: wait as told rather than fail.
+                self.rate_limited += 1
+                wait = float(headers.get("Retry-After") or 1.0)
+                log(f"    {method} {path.split('?')[0]}: 429, retrying in {wait:g}s")
+                await asyncio.sleep(min(max(wait, 0.1), 60.0))
+            elif status == 401 and self.refresh_token and attempt == 0 and "/auth/" not in path:
+                await self.refresh()  # a long run outlives the access token
+            else:
+                break
+        return status, data, headers
+
+    async def _call(self, method: str, path: str, body: Any) -> tuple[int, Any, Any]:
         headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}
         async with self.http.request(method, self.base + path, json=body, headers=headers) as resp:
             text = await resp.text()
@@ -300,7 +339,7 @@ class Api:
         self.org_id = body["user"]["orgId"]
 
     async def refresh(self) -> None:
-        status, body, _ = await self.call(
+        status, body, _ = await self._call(
             "POST", "/auth/refresh", {"refreshToken": self.refresh_token}
         )
         if status != 200:
@@ -368,7 +407,10 @@ class Watcher:
     events: Counter[str] = field(default_factory=Counter)
     reconnects: int = 0
     last_id: str = ""
-    on_message: Callable[[str], None] | None = None
+    last_event: float = 0.0  # time.time() of the newest ticket/message event
+    max_gap: float = 0.0  # longest silence between two such events since the last reset
+    t_reset: float = field(default_factory=time.time)  # when last_event/max_gap were reset
+    on_message: Callable[[str, dict[str, Any]], None] | None = None
     connected: asyncio.Event = field(default_factory=asyncio.Event)
     changed: asyncio.Event = field(default_factory=asyncio.Event)
 
@@ -384,14 +426,18 @@ class Watcher:
                         elif msg.type in (aiohttp.WSMsgType.ERROR, aiohttp.WSMsgType.CLOSE):
                             break
                     code = ws.close_code
-            except aiohttp.ClientError as exc:
+            except (aiohttp.ClientError, TimeoutError) as exc:
                 log(f"websocket error: {exc!r}; reconnecting")
                 code = None
                 await asyncio.sleep(0.5)
             self.reconnects += 1
             log(f"websocket closed (code {code}); reconnecting since {self.last_id or 'now'}")
-            if code == 4001:  # token expired
-                await self.api.refresh()
+            if code in (4001, 401):  # token expired: a long run outlives the access token
+                try:
+                    await self.api.refresh()
+                except (RuntimeError, aiohttp.ClientError) as exc:
+                    log(f"token refresh failed: {exc!r}")
+                    await asyncio.sleep(1.0)
 
     def _handle(self, raw: str) -> None:
         now = time.time()
@@ -403,35 +449,62 @@ class Watcher:
         if not event or event == "pong":
             return
         self.events[event] += 1
+        if event.startswith(("ticket.", "message.")):
+            # Threading activity; presence and the like do not count.
+            if self.last_event:
+                self.max_gap = max(self.max_gap, now - self.last_event)
+            self.last_event = now
         if frame.get("id"):
             self.last_id = frame["id"]
         if event == "message.created":
-            ext = (frame.get("data") or {}).get("externalMessageId") or ""
+            data = frame.get("data") or {}
+            ext = data.get("externalMessageId") or ""
             if ext in self.first_seen:
                 self.duplicates[ext] += 1
             else:
                 self.first_seen[ext] = now
                 if self.on_message:
-                    self.on_message(ext)
+                    self.on_message(ext, data)
             self.changed.set()
 
     def seen_with_prefix(self, prefix: str) -> int:
         return sum(1 for k in self.first_seen if k.startswith(prefix))
 
+    async def quiet(self, seconds: float, overall: float) -> float | None:
+        """Until no event has arrived for long enough: the worker has nothing left in flight.
+
+        "Long enough" is `seconds`, or twice the longest pause seen while it was busy if that
+        is longer: a worker that pauses 20 s between batches is not done after 10 s of quiet.
+        Returns the quiet period used, None when `overall` ran out first.
+        """
+        deadline = time.monotonic() + overall
+        while time.monotonic() < deadline:
+            needed = min(max(seconds, 2 * self.max_gap), 180.0)
+            idle = time.time() - self.last_event
+            if idle >= needed:
+                return needed
+            await asyncio.sleep(needed - idle + 0.05)
+        return None
+
     async def wait_for(self, prefix: str, count: int, stall_timeout: float, overall: float) -> bool:
-        """Until `count` messages with this id prefix are seen; False when progress stalls."""
-        start = last_progress = time.monotonic()
-        seen = -1
+        """Until `count` messages with this id prefix are seen.
+
+        False after `stall_timeout` seconds without any ticket/message event (a worker busy
+        re-threading redelivered records is slow, not stalled) or `overall` seconds in all.
+        """
+        start = time.monotonic()
+        next_report = start + 5.0
         while True:
             now_seen = self.seen_with_prefix(prefix)
             if now_seen >= count:
                 return True
-            if now_seen != seen:
-                seen, last_progress = now_seen, time.monotonic()
-            if (
-                time.monotonic() - last_progress > stall_timeout
-                or time.monotonic() - start > overall
-            ):
+            if time.monotonic() >= next_report:
+                dups = sum(self.duplicates.values())
+                log(f"    {now_seen}/{count} message.created seen (+{dups} duplicates so far)")
+                next_report += 5.0
+            idle = time.time() - max(self.last_event, self.t_reset)
+            if idle > stall_timeout or time.monotonic() - start > overall:
+                log(f"    giving up: {now_seen}/{count} seen, {idle:.0f}s without events")
                 return False
             self.changed.clear()
             with contextlib.suppress(TimeoutError):
@@ -439,6 +512,18 @@ class Watcher:
 
 
 # ------------------------------------------------------------------------------- the phases
+
+
+def timeline(times: list[float], t0: float, step: float) -> list[float]:
+    """Messages per second in consecutive `step`-second windows from t0."""
+    if not times:
+        return []
+    buckets = [0] * (int((max(times) - t0) // step) + 1)
+    for t in times:
+        buckets[max(0, int((t - t0) // step))] += 1
+    # The last window is usually partial: divide by the part of it that elapsed.
+    last = max(1.0, (max(times) - t0) - step * (len(buckets) - 1))
+    return [b / step for b in buckets[:-1]] + [buckets[-1] / last]
 
 
 def pct(values: list[float], q: float) -> float:
@@ -458,6 +543,9 @@ async def run_bench(args: argparse.Namespace, base: str) -> dict[str, Any]:
         "n": args.n,
         "concurrency": args.concurrency,
         "customers": args.customers,
+        "cpus": os.cpu_count(),
+        "git": git_state(),
+        "loadavgAtStart": os.getloadavg()[0],
     }
     run = str(uuid.uuid4())
     customers = wa_ids(run, args.customers)
@@ -499,6 +587,7 @@ async def run_bench(args: argparse.Namespace, base: str) -> dict[str, Any]:
                 await asyncio.wait_for(watcher.connected.wait(), 10)
                 await asyncio.sleep(0.3)  # let the hub register the subscription
                 log(f"(2) webhooks: {args.n} posts, concurrency {args.concurrency}")
+                watcher.last_event, watcher.max_gap, watcher.t_reset = 0.0, 0.0, time.time()
                 acc = await loop.run_in_executor(pool, drive, webhook_url, bodies, args.concurrency)
                 results["accept"] = acc
                 results["acceptOverBare"] = acc["rps"] / results["bare"]["rps"]
@@ -512,30 +601,53 @@ async def run_bench(args: argparse.Namespace, base: str) -> dict[str, Any]:
                 )
                 seen = {k: v for k, v in watcher.first_seen.items() if k.startswith(prefix_t)}
                 t_last = max(seen.values()) if seen else acc["tFirst"]
-                threaded = {
+                threaded: dict[str, Any] = {
                     "complete": done,
                     "messages": len(seen),
                     "seconds": t_last - acc["tFirst"],
                     "mps": len(seen) / (t_last - acc["tFirst"]) if seen else 0.0,
                     "lagAfterLastAccept": t_last - acc["tEnd"],
-                    "duplicateEvents": sum(watcher.duplicates[k] for k in seen),
+                    "timeline10s": timeline(list(seen.values()), acc["tFirst"], 10.0),
                 }
-                await asyncio.sleep(1.0)  # late duplicates, if any, show up here
+                log(f"    threaded {len(seen)} in {threaded['seconds']:.2f}s; draining")
+                # Drained = the websocket has been silent for a while: whatever the worker
+                # still had queued (e.g. redelivered records) would otherwise skew (4).
+                quiet = await watcher.quiet(args.drain_quiet, args.max_wait)
+                threaded["drained"] = quiet is not None
+                threaded["drainQuietSeconds"] = quiet
+                # From the last new message until events stopped (or until we gave up).
+                threaded["drainSeconds"] = time.time() - (quiet or 0.0) - t_last
                 threaded["duplicateEvents"] = sum(watcher.duplicates[k] for k in seen)
                 threaded["stored"] = await api.stored_counts()
                 results["threading"] = threaded
                 log(
-                    f"    threaded {len(seen)} in {threaded['seconds']:.2f}s; "
+                    f"    {'drained' if quiet else 'NOT drained'} "
+                    f"{threaded['drainSeconds']:.1f}s after the last new message; "
                     f"stored {threaded['stored']}"
                 )
+                dups_before = threaded["duplicateEvents"]
 
                 # (4) latency at a steady rate, after (3) has drained.
                 results["latency"] = await latency_phase(
                     args, api, watcher, webhook_url, run, customers
                 )
+                # Duplicates of (3)'s messages that arrived during (4) mean (4) was disturbed.
+                threaded["duplicateEvents"] = sum(watcher.duplicates[k] for k in seen)
+                results["latency"]["duplicatesOfPhase3During"] = (
+                    threaded["duplicateEvents"] - dups_before
+                )
+                # Only for the final counts: capped like a stall, not like a whole phase.
+                await watcher.quiet(args.drain_quiet, min(args.max_wait, args.stall_timeout))
                 results["final"] = await api.stored_counts()
                 results["wsEvents"] = dict(watcher.events)
+                total = acc["ok"] + results["latency"]["ok"]
+                results["wsEventsExpected"] = {
+                    "ticket.created": args.customers,
+                    "message.created": total,
+                    "ticket.updated": total - args.customers,
+                }
                 results["wsReconnects"] = watcher.reconnects
+                results["api429s"] = api.rate_limited
             finally:
                 ws_task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
@@ -552,6 +664,9 @@ async def latency_phase(
     sent: dict[str, float] = {}
     latencies: dict[str, float] = {}
     statuses: Counter[int] = Counter()
+    answered: list[float] = []
+    sent_wall: dict[str, float] = {}
+    pickup: dict[str, float] = {}
     prefix = f"wamid.bench.{run}.l."
     now = int(time.time())
     reqs = []
@@ -560,9 +675,14 @@ async def latency_phase(
         msg_id = f"{prefix}{i}"
         reqs.append((msg_id, wa_id))
 
-    def on_message(ext: str) -> None:
+    def on_message(ext: str, data: dict[str, Any]) -> None:
         if ext in sent and ext not in latencies:
             latencies[ext] = time.perf_counter() - sent[ext]
+            # The worker stamps createdAt when it starts threading the message: it splits the
+            # latency into "waiting to be picked up" and "threading + fan-out to the socket".
+            with contextlib.suppress(KeyError, TypeError, ValueError):
+                created = datetime.fromisoformat(data["createdAt"]).timestamp()
+                pickup[ext] = created - sent_wall[ext]
 
     watcher.on_message = on_message
     connector = aiohttp.TCPConnector(limit=args.concurrency)
@@ -577,24 +697,31 @@ async def latency_phase(
                 )
             )
             sent[msg_id] = time.perf_counter()
+            sent_wall[msg_id] = time.time()
             try:
                 async with http.post(url, data=body, headers=headers) as resp:
                     await resp.read()
                     statuses[resp.status] += 1
+                    # The webhook's own response time: the part of the latency the intake owns.
+                    answered.append(time.perf_counter() - sent[msg_id])
             except (aiohttp.ClientError, TimeoutError):
                 statuses[-1] += 1
 
         loop = asyncio.get_running_loop()
         start = loop.time() + 0.1
         tasks = []
+        first_send = last_send = start
         for i, (msg_id, wa_id) in enumerate(reqs):
             # Absolute targets: a slow iteration does not push every later send back.
             delay = start + i / rate - loop.time()
             if delay > 0:
                 await asyncio.sleep(delay)
+            last_send = loop.time()
+            if i == 0:
+                first_send = last_send
             tasks.append(asyncio.create_task(post(msg_id, wa_id)))
         await asyncio.gather(*tasks)
-        send_seconds = loop.time() - start
+        send_seconds = last_send - first_send
         ok = statuses.get(200, 0)
         complete = await watcher.wait_for(prefix, ok, args.stall_timeout, args.max_wait)
     watcher.on_message = None
@@ -602,7 +729,7 @@ async def latency_phase(
     return {
         "sent": m,
         "rate": rate,
-        "achievedRate": m / send_seconds if send_seconds else 0.0,
+        "achievedRate": (m - 1) / send_seconds if send_seconds else 0.0,
         "ok": ok,
         "non200": m - ok,
         "received": len(latencies),
@@ -613,23 +740,50 @@ async def latency_phase(
         "maxMs": max(values) if values else float("nan"),
         "meanMs": sum(values) / len(values) if values else float("nan"),
         "duplicateEvents": sum(watcher.duplicates[k] for k in latencies),
+        "pickupP50Ms": pct([v * 1000 for v in pickup.values()], 50),
+        "pickupP95Ms": pct([v * 1000 for v in pickup.values()], 95),
+        "acceptP50Ms": pct([v * 1000 for v in answered], 50),
+        "acceptP99Ms": pct([v * 1000 for v in answered], 99),
     }
 
 
 def checks(args: argparse.Namespace, r: dict[str, Any]) -> dict[str, bool]:
-    t, lat = r["threading"], r["latency"]
+    """Expectations count only accepted webhooks, so a refusal is reported once, not thrice."""
+    a, t, lat = r["accept"], r["threading"], r["latency"]
+    total = a["ok"] + lat["ok"]
     return {
-        "all webhooks answered 200": r["accept"]["ok"] == args.n and lat["ok"] == lat["sent"],
         "bare server answered all 200": r["bare"]["ok"] == args.n,
-        "every message seen once on the websocket": t["messages"] == args.n
-        and lat["received"] == lat["sent"]
-        and t["duplicateEvents"] == 0
-        and lat["duplicateEvents"] == 0,
-        f"exactly {args.n} messages stored after (3)": t["stored"]["messages"] == args.n,
-        f"exactly {args.customers} tickets": r["final"]["tickets"] == args.customers,
-        f"exactly {args.n + args.latency_count} messages stored at the end": r["final"]["messages"]
-        == args.n + args.latency_count,
+        "every webhook answered 200": a["ok"] == args.n and lat["ok"] == lat["sent"],
+        "every accepted message.created seen on the websocket": t["messages"] == a["ok"]
+        and lat["received"] == lat["ok"],
+        "no message.created twice": t["duplicateEvents"] == 0 and lat["duplicateEvents"] == 0,
+        "accepted messages all stored after (3)": t["stored"]["messages"] == a["ok"],
+        f"{args.customers} tickets": r["final"]["tickets"] == args.customers,
+        f"{total} messages stored at the end": r["final"]["messages"] == total,
     }
+
+
+def git_state() -> str:
+    """The commit measured, and whether the working tree differed from it."""
+    root = Path(__file__).resolve().parent.parent
+    try:
+        rev = subprocess.run(
+            ["git", "-C", str(root), "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=True,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    return rev + ("+dirty" if dirty else "")
 
 
 # ---------------------------------------------------------------------------------- output
@@ -637,6 +791,10 @@ def checks(args: argparse.Namespace, r: dict[str, Any]) -> dict[str, bool]:
 
 def table(r: dict[str, Any], command: str, inbox_command: str | None) -> str:
     b, a, t, lat = r["bare"], r["accept"], r["threading"], r["latency"]
+
+    def ms(v: float) -> str:
+        return "n/a" if math.isnan(v) else f"{v:.0f} ms"
+
     rows = [
         (
             "(1) bare aiohttp",
@@ -646,42 +804,69 @@ def table(r: dict[str, Any], command: str, inbox_command: str | None) -> str:
         (
             "(2) webhook acceptance",
             f"{a['rps']:,.0f} req/s",
-            f"{a['ok']}/{a['requests']} ok, {a['non200']} non-200, {sum(a['errors'].values())} "
-            f"errors, in {a['seconds']:.2f}s",
+            f"{a['ok']}/{a['requests']} ok, {a['non200']} non-200, "
+            f"{sum(a['errors'].values())} errors, in {a['seconds']:.2f}s",
         ),
         ("    acceptance / bare", f"{r['acceptOverBare']:.1%}", ""),
         (
             "(3) threading throughput",
-            f"{t['mps']:,.0f} msg/s",
-            f"{t['messages']} msgs via ws in {t['seconds']:.2f}s from first send; "
-            f"last {t['lagAfterLastAccept']:.2f}s after last accept",
+            f"{t['mps']:,.1f} msg/s",
+            f"{t['messages']} new messages on the ws {t['seconds']:.1f}s after the first send, "
+            f"{t['lagAfterLastAccept']:.1f}s after the last accept",
+        ),
+        ("    msg/s per 10 s", "", " ".join(f"{x:.0f}" for x in t["timeline10s"])),
+        (
+            "    drained",
+            f"{t['drainSeconds']:.1f} s" if t["drained"] else "NOT",
+            (
+                f"after the last new message (then {t['drainQuietSeconds']:.0f} s without events)"
+                if t["drained"]
+                else f"events still coming {t['drainSeconds']:.0f} s after the last new message; "
+                "(4) started anyway"
+            )
+            + f"; {t['duplicateEvents']} duplicate message.created",
         ),
         (
             "    stored via API",
             f"{t['stored']['messages']} msgs",
-            f"in {t['stored']['tickets']} tickets; {t['duplicateEvents']} duplicate events",
+            f"in {t['stored']['tickets']} tickets",
         ),
         (
             "(4) webhook->ws latency",
-            f"p50 {lat['p50Ms']:.0f} ms",
-            f"p95 {lat['p95Ms']:.0f} ms, p99 {lat['p99Ms']:.0f} ms, max {lat['maxMs']:.0f} ms, "
-            f"mean {lat['meanMs']:.0f} ms",
+            f"p50 {ms(lat['p50Ms'])}",
+            f"p95 {ms(lat['p95Ms'])}, p99 {ms(lat['p99Ms'])}, max {ms(lat['maxMs'])}, "
+            f"mean {ms(lat['meanMs'])}",
         ),
         (
-            "    at steady rate",
+            "    sent at",
             f"{lat['achievedRate']:.1f} msg/s",
-            f"{lat['received']}/{lat['sent']} seen, {lat['non200']} non-200",
+            f"{lat['received']}/{lat['sent']} seen, {lat['non200']} non-200 "
+            f"(webhook answered in p50 {ms(lat['acceptP50Ms'])}, p99 {ms(lat['acceptP99Ms'])}; "
+            f"threading began p50 {ms(lat['pickupP50Ms'])}, p95 {ms(lat['pickupP95Ms'])} "
+            "after the send), "
+            f"{lat['duplicateEvents']} duplicates; {lat['duplicatesOfPhase3During']} "
+            "duplicates of (3) arrived meanwhile",
         ),
         ("final store", f"{r['final']['messages']} msgs", f"in {r['final']['tickets']} tickets"),
+        (
+            "ws events",
+            "",
+            ", ".join(
+                f"{k} {r['wsEvents'].get(k, 0)}/{v}" for k, v in r["wsEventsExpected"].items()
+            )
+            + " (seen/expected)",
+        ),
     ]
     w0 = max(len(x[0]) for x in rows)
     w1 = max(len(x[1]) for x in rows)
     lines = [
         f"Webhook benchmark: N={r['n']} C={r['concurrency']} customers={r['customers']} "
-        f"against {r['url']} ({os.cpu_count()} CPUs)",
+        f"M={lat['sent']} at {lat['rate']:g}/s, against {r['url']}",
+        f"  {r['cpus']} CPUs, load average {r['loadavgAtStart']:.2f} at start, "
+        f"code {r['git']}, websocket reconnects {r['wsReconnects']}, API 429s {r['api429s']}",
         "",
     ]
-    lines += [f"  {a_:<{w0}}  {b_:>{w1}}  {c_}" for a_, b_, c_ in rows]
+    lines += [f"  {x:<{w0}}  {y:>{w1}}  {z}".rstrip() for x, y, z in rows]
     lines.append("")
     for name, ok in r["checks"].items():
         lines.append(f"  [{'ok' if ok else 'FAIL'}] {name}")
@@ -709,10 +894,21 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument(
         "--stall-timeout",
         type=float,
-        default=60.0,
-        help="give up waiting for threading after this long without progress",
+        default=120.0,
+        help="give up waiting for threading after this long without any ticket/message event",
     )
-    p.add_argument("--max-wait", type=float, default=600.0, help="cap on each threading wait")
+    p.add_argument(
+        "--drain-quiet",
+        type=float,
+        default=10.0,
+        help="before (4), wait until the websocket has been silent this long",
+    )
+    p.add_argument("--max-wait", type=float, default=600.0, help="cap on each wait for threading")
+    p.add_argument(
+        "--keep-rate-limits",
+        action="store_true",
+        help="with --start: keep the product's default rate limits (else raised out of reach)",
+    )
     p.add_argument("--json", action="store_true", help="print the results as JSON")
     args = p.parse_args(argv)
     if min(args.n, args.concurrency, args.customers, args.latency_count) < 1 or args.rate <= 0:
@@ -739,7 +935,11 @@ def main(argv: list[str] | None = None) -> int:
                 data_dir = Path(args.data_dir)
             else:
                 data_dir = tmp = Path(tempfile.mkdtemp(prefix="inbox-bench-"))
-            inbox = InboxProcess(free_port(), data_dir)
+            # The product's default per-minute limits (webhooks per channel, API calls per
+            # user) would turn this benchmark into a measurement of the limiter's 429s. They
+            # are raised, not disabled, so the limiter's own cost stays in the figures.
+            env = {} if args.keep_rate_limits else dict(LIFTED_LIMITS)
+            inbox = InboxProcess(free_port(), data_dir, env)
             log(f"starting: {inbox.command}")
             t0 = time.monotonic()
             base = inbox.start()

@@ -20,6 +20,8 @@ class ChannelType(StrEnum):
     FACEBOOK = "FACEBOOK"
     TWITTER = "TWITTER"
     LINKEDIN = "LINKEDIN"
+    EMAIL = "EMAIL"
+    SMS = "SMS"
     MOCK = "MOCK"
 
 

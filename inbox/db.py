@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from beanie import init_beanie
 from pymongo import AsyncMongoClient
+from pymongo.asynchronous.database import AsyncDatabase
 
 from inbox.config import Settings
 from inbox.documents import ALL_DOCUMENTS
@@ -16,8 +17,24 @@ async def connect(settings: Settings) -> AsyncMongoClient:
         serverSelectionTimeoutMS=10_000,
         uuidRepresentation="standard",
     )
+    await _migrate(client[settings.mongodb_db])
     await init_beanie(database=client[settings.mongodb_db], document_models=ALL_DOCUMENTS)
     return client
+
+
+# Indexes whose options changed: Beanie creates indexes but never alters one, so an old data
+# directory would refuse the new definition. (collection, index name) dropped when unique.
+_CHANGED_UNIQUE_INDEXES = [
+    # Customers became one document per person; identities are unique in customer_identities.
+    ("customers", "orgId_1_platform_1_externalId_1"),
+]
+
+
+async def _migrate(db: AsyncDatabase) -> None:
+    for collection, name in _CHANGED_UNIQUE_INDEXES:
+        indexes = await db[collection].index_information()
+        if indexes.get(name, {}).get("unique"):
+            await db[collection].drop_index(name)
 
 
 async def ping(client: AsyncMongoClient) -> None:

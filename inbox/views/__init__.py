@@ -1,0 +1,6 @@
+"""What the API returns: pydantic views of the documents, one module per area.
+
+Import from here (`from inbox.views import TicketView`).
+"""
+
+from inbox.views.core import *  # noqa: F403

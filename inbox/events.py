@@ -16,3 +16,25 @@ CAMPAIGN_UPDATED = "campaign.updated"
 CAMPAIGN_COMPLETED = "campaign.completed"
 # Sent to one websocket when its `since` id is older than what the log still holds.
 RESYNC_REQUIRED = "resync.required"
+
+# Commerce and CRM (names from the sales-dashboard and CRM documents). Each carries the
+# entity's view; `.deleted` carries {"id": ...}. Pushed to websockets and the events topic,
+# where automation and outbound webhooks consume them.
+CUSTOMER_CREATED = "customer.created"
+# The sales document's name for a customer who signed up themselves (storefront/API import).
+CUSTOMER_REGISTERED = "customer.registered"
+CUSTOMER_UPDATED = "customer.updated"
+CUSTOMER_DELETED = "customer.deleted"
+CUSTOMER_MERGED = "customer.merged"
+ORDER_CREATED = "order.created"
+ORDER_UPDATED = "order.updated"
+ORDER_COMPLETED = "order.completed"
+ORDER_DELETED = "order.deleted"
+PRODUCT_CREATED = "product.created"
+PRODUCT_UPDATED = "product.updated"
+PRODUCT_DELETED = "product.deleted"
+CAMPAIGN_CREATED = "campaign.created"
+CAMPAIGN_FAILED = "campaign.failed"
+MESSAGE_SENT = "message.sent"
+EMAIL_SENT = "email.sent"
+AUTOMATION_TRIGGERED = "automation.triggered"

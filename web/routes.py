@@ -10,10 +10,12 @@ from web.handlers import (
     auth,
     campaigns,
     channels,
+    coupons,
     customers,
     health,
     macros,
     notifications,
+    orders,
     orgs,
     pages,
     realtime,
@@ -89,6 +91,22 @@ def setup_routes(app: web.Application) -> None:
     r.add_get("/orgs/{orgId}/campaigns/{campaignId}/recipients", campaigns.list_recipients)
     r.add_post("/orgs/{orgId}/campaigns/{campaignId}/start", campaigns.start)
     r.add_get("/orgs/{orgId}/campaigns/{campaignId}/stats", campaigns.stats)
+
+    # Coupons and orders. `/coupons/{code}/validate` has one segment more than
+    # `/coupons/{couponId}`, so the two never match the same path; `/orders/stats` is fixed and
+    # registered before `/orders/{orderId}`.
+    r.add_get("/orgs/{orgId}/coupons", coupons.list_coupons)
+    r.add_post("/orgs/{orgId}/coupons", coupons.create)
+    r.add_get("/orgs/{orgId}/coupons/{code}/validate", coupons.validate)
+    r.add_get("/orgs/{orgId}/coupons/{couponId}", coupons.get)
+    r.add_put("/orgs/{orgId}/coupons/{couponId}", coupons.update)
+    r.add_delete("/orgs/{orgId}/coupons/{couponId}", coupons.delete)
+    r.add_get("/orgs/{orgId}/orders", orders.list_orders)
+    r.add_post("/orgs/{orgId}/orders", orders.create)
+    r.add_get("/orgs/{orgId}/orders/stats", orders.stats)
+    r.add_get("/orgs/{orgId}/orders/{orderId}", orders.get)
+    r.add_patch("/orgs/{orgId}/orders/{orderId}/status", orders.change_status)
+    r.add_patch("/orgs/{orgId}/orders/{orderId}/payment", orders.change_payment)
 
     r.add_get("/orgs/{orgId}/audit-logs", audit_logs.list_logs)
     r.add_get("/orgs/{orgId}/audit-logs/summary", audit_logs.summary)

@@ -137,6 +137,7 @@ class Order(_Base):
     subtotal: float
     discount: float = 0.0
     coupon_code: str | None = None
+    coupon_id: str | None = None  # the coupon whose use a cancel gives back
     shipping: float = 0.0
     tax: float = 0.0
     total: float

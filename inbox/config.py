@@ -65,6 +65,13 @@ class Settings:
     # Reverse proxies in front of `inbox web` that append to X-Forwarded-For (nginx: 1).
     # 0 trusts no header and limits by the socket's peer address.
     trusted_proxy_hops: int = 0
+    # Outbound webhooks: retry backoff base (10 s, 30 s, 1.5 min ... capped at an hour), how
+    # long after the event retries go on, the timeout of one POST, and POSTs in flight per
+    # worker (at most 4 of them to any one subscription).
+    webhook_retry_base_seconds: float = 10.0
+    webhook_retry_window_seconds: float = 24 * 3600.0
+    webhook_timeout_seconds: float = 10.0
+    webhook_concurrency: int = 32
 
     @classmethod
     def from_env(cls, **overrides: Any) -> Settings:

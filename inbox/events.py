@@ -38,3 +38,5 @@ CAMPAIGN_FAILED = "campaign.failed"
 MESSAGE_SENT = "message.sent"
 EMAIL_SENT = "email.sent"
 AUTOMATION_TRIGGERED = "automation.triggered"
+# Outbound webhooks: sent by `POST .../webhooks/{id}/test` to that one subscription only.
+WEBHOOK_TEST = "webhook.test"

@@ -57,6 +57,8 @@ def settings(service_urls: ServiceURLs) -> Settings:
         rate_limit_api_per_minute=1_000_000,
         rate_limit_webhook_per_minute=1_000_000,
         rate_limit_key_prefix=f"ratelimit-test{run}",
+        # Outbound webhook retries after 0.2 s, 0.6 s, 1.8 s ... instead of 10 s, 30 s ...
+        webhook_retry_base_seconds=0.2,
     )
 
 

@@ -17,6 +17,7 @@ from web.handlers import (
     notifications,
     orders,
     orgs,
+    outbound_webhooks,
     pages,
     realtime,
     tickets,
@@ -115,6 +116,24 @@ def setup_routes(app: web.Application) -> None:
     r.add_get("/orgs/{orgId}/notifications", notifications.list_notifications)
     r.add_patch("/orgs/{orgId}/notifications/mark-all-read", notifications.mark_all_read)
     r.add_patch("/orgs/{orgId}/notifications/{notificationId}/read", notifications.mark_read)
+
+    # Outbound webhooks (ADMIN). Fixed `events` before `{webhookId}`.
+    r.add_get("/orgs/{orgId}/webhooks", outbound_webhooks.list_webhooks)
+    r.add_post("/orgs/{orgId}/webhooks", outbound_webhooks.create)
+    r.add_get("/orgs/{orgId}/webhooks/events", outbound_webhooks.events)
+    r.add_get("/orgs/{orgId}/webhooks/{webhookId}", outbound_webhooks.get)
+    r.add_put("/orgs/{orgId}/webhooks/{webhookId}", outbound_webhooks.update)
+    r.add_delete("/orgs/{orgId}/webhooks/{webhookId}", outbound_webhooks.delete)
+    r.add_post("/orgs/{orgId}/webhooks/{webhookId}/test", outbound_webhooks.test)
+    r.add_get("/orgs/{orgId}/webhooks/{webhookId}/deliveries", outbound_webhooks.list_deliveries)
+    r.add_get(
+        "/orgs/{orgId}/webhooks/{webhookId}/deliveries/{deliveryId}",
+        outbound_webhooks.get_delivery,
+    )
+    r.add_post(
+        "/orgs/{orgId}/webhooks/{webhookId}/deliveries/{deliveryId}/redeliver",
+        outbound_webhooks.redeliver,
+    )
 
     r.add_get("/webhook/{channelId}", webhooks.verify)
     r.add_post("/webhook/{channelId}", webhooks.receive)

@@ -47,7 +47,7 @@ from inbox.documents import (
     utcnow,
 )
 from inbox.errors import Conflict, NotFound, ValidationFailed
-from inbox.ports import Deps
+from inbox.ports import Deps, EventPublisher
 from inbox.services import audit
 from inbox.services import messages as message_service
 from inbox.services import tickets as ticket_service
@@ -202,7 +202,9 @@ async def create(
     name: str,
     message_template: str,
     scheduled_at: datetime | None,
+    publisher: EventPublisher | None = None,
 ) -> Campaign:
+    """A DRAFT (or SCHEDULED) campaign; `campaign.created` goes to `publisher` when given."""
     channel = await Channel.find_one(
         Channel.org_id == user.org_id,
         Channel.id == channel_id,
@@ -247,6 +249,10 @@ async def create(
             "scheduledAt": scheduled_at.isoformat() if scheduled_at else None,
         },
     )
+    if publisher is not None:
+        await publisher.publish(
+            campaign.org_id, events.CAMPAIGN_CREATED, (await view(campaign)).dump()
+        )
     return campaign
 
 

@@ -235,9 +235,11 @@ async def _finish(
             query, {"$set": changes}, return_document=ReturnDocument.AFTER
         )
     if doc is not None:
-        await publisher.publish(
-            message.org_id, events.MESSAGE_UPDATED, public_message(Message.model_validate(doc))
-        )
+        shown = public_message(Message.model_validate(doc))
+        await publisher.publish(message.org_id, events.MESSAGE_UPDATED, shown)
+        if status == DeliveryStatus.SENT:
+            # Once per message: only the send that moved it out of SENDING gets here.
+            await publisher.publish(message.org_id, events.MESSAGE_SENT, shown)
 
 
 async def requeue_stale(deps: Deps, limit: int = 500) -> int:

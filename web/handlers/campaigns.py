@@ -68,6 +68,7 @@ async def create(request: web.Request) -> web.Response:
         name=body.name,
         message_template=body.message_template,
         scheduled_at=body.scheduled_at,
+        publisher=request.app[keys.DEPS].events,
     )
     return web.json_response((await campaign_service.view(campaign)).dump(), status=201)
 

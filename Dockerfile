@@ -17,8 +17,11 @@ COPY web ./web
 RUN pip install .
 
 # Never run the app as root.
-RUN useradd --create-home --uid 10001 inbox
+RUN useradd --create-home --uid 10001 inbox \
+    && mkdir -p /var/lib/inbox/media && chown inbox /var/lib/inbox/media
 USER inbox
+# Uploaded product images (docker-compose mounts one volume here, shared by every web replica).
+ENV MEDIA_DIR=/var/lib/inbox/media
 
 EXPOSE 8080
 # Bind all interfaces: inside a container, loopback is unreachable from other services.

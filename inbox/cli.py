@@ -135,6 +135,7 @@ def cmd_up(args: argparse.Namespace) -> None:
             "REDIS_URL": urls.redis_url,
             "JWT_SECRET": os.environ.get("JWT_SECRET") or _jwt_secret(data_dir),
             "PUBLIC_URL": os.environ.get("PUBLIC_URL") or url,
+            "MEDIA_DIR": os.environ.get("MEDIA_DIR") or str(data_dir / "media"),
         }
         logs = data_dir / "logs"
         logs.mkdir(exist_ok=True)

@@ -53,6 +53,9 @@ class Settings:
     # Campaign sends per second per channel, shared by all workers (WhatsApp's default 80/s).
     campaign_rate_per_second: float = 80.0
     public_url: str = "http://127.0.0.1:8080"
+    # Uploaded media (product images), on local disk; `inbox up` puts it under its data dir.
+    # Several web processes must share it (one volume), as they serve each other's uploads.
+    media_dir: str = ".inbox/media"
     # Rate limits (sliding window in Redis). Limits count per window, a minute unless the
     # window is changed (tests shorten it). Auth counts per client IP and per email.
     rate_limit_enabled: bool = True

@@ -35,7 +35,7 @@ def service_urls(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServiceUR
 
 
 @pytest.fixture(scope="session")
-def settings(service_urls: ServiceURLs) -> Settings:
+def settings(service_urls: ServiceURLs, tmp_path_factory: pytest.TempPathFactory) -> Settings:
     run = uuid.uuid4().hex[:8]
     return Settings.from_env(
         mongodb_uri=service_urls.mongodb_uri,
@@ -51,6 +51,7 @@ def settings(service_urls: ServiceURLs) -> Settings:
         send_backoff_base_seconds=0.05,
         worker_heartbeat_seconds=1.0,
         public_url="http://testserver",
+        media_dir=str(tmp_path_factory.mktemp("media")),
         # The suite signs up hundreds of orgs from 127.0.0.1: limits that never bind here;
         # tests/integration/test_rate_limits.py runs its own app with low ones.
         rate_limit_auth_per_minute=1_000_000,

@@ -52,6 +52,8 @@ class Spec:
     description: str | None = None
     tags: tuple[str, ...] = ()
     body: type[BaseModel] | None = None
+    # How the body is sent: JSON, or e.g. "multipart/form-data" for file uploads.
+    body_content_type: str = "application/json"
     query: type[BaseModel] | None = None
     response: type[BaseModel] | None = None
     list_response: bool = False
@@ -84,6 +86,7 @@ def spec(
     description: str | None = None,
     tags: list[str] | tuple[str, ...] = (),
     body: type[BaseModel] | None = None,
+    body_content_type: str = "application/json",
     query: type[BaseModel] | None = None,
     response: type[BaseModel] | None = None,
     list_response: bool = False,
@@ -104,6 +107,7 @@ def spec(
         description=description,
         tags=tuple(tags),
         body=body,
+        body_content_type=body_content_type,
         query=query,
         response=response,
         list_response=list_response,
@@ -461,7 +465,7 @@ def _operation(r: _Route, schemas: _Schemas, used_ids: set[str]) -> dict[str, An
         op["requestBody"] = {
             # json_body treats a missing body as {}: required only if some field is.
             "required": bool(body_schema.get("required")) or body_schema.get("type") != "object",
-            "content": {"application/json": {"schema": schemas.ref(s.body, "validation")}},
+            "content": {s.body_content_type: {"schema": schemas.ref(s.body, "validation")}},
         }
 
     op["responses"] = _responses(r, schemas)

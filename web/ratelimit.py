@@ -48,7 +48,7 @@ log = logging.getLogger(__name__)
 AUTH_PATHS = frozenset({"/auth/login", "/auth/signup", "/auth/refresh", "/auth/accept-invite"})
 WEBHOOK_RESOURCE = "/webhook/{channelId}"
 EXEMPT_PATHS = frozenset({"/health", "/openapi.json", "/docs", "/ws"})
-EXEMPT_PREFIXES = ("/docs/", "/static/")
+EXEMPT_PREFIXES = ("/docs/", "/static/", "/media/")
 HEADERS = ("X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset")
 # How long one limiter round trip may take before the request goes through uncounted.
 REDIS_TIMEOUT_SECONDS = 1.0

@@ -9,16 +9,19 @@ from web.handlers import (
     analytics,
     auth,
     campaigns,
+    categories,
     channels,
     coupons,
     customers,
     health,
     macros,
+    media,
     notifications,
     orders,
     orgs,
     outbound_webhooks,
     pages,
+    products,
     realtime,
     tickets,
     webhooks,
@@ -108,6 +111,26 @@ def setup_routes(app: web.Application) -> None:
     r.add_get("/orgs/{orgId}/orders/{orderId}", orders.get)
     r.add_patch("/orgs/{orgId}/orders/{orderId}/status", orders.change_status)
     r.add_patch("/orgs/{orgId}/orders/{orderId}/payment", orders.change_payment)
+
+    # Catalogue. Fixed paths (`tree`, `slug/...`) before the `{id}` ones.
+    r.add_get("/orgs/{orgId}/categories", categories.list_categories)
+    r.add_post("/orgs/{orgId}/categories", categories.create)
+    r.add_get("/orgs/{orgId}/categories/tree", categories.tree)
+    r.add_get("/orgs/{orgId}/categories/slug/{slug}", categories.get_by_slug)
+    r.add_get("/orgs/{orgId}/categories/{categoryId}", categories.get)
+    r.add_put("/orgs/{orgId}/categories/{categoryId}", categories.update)
+    r.add_delete("/orgs/{orgId}/categories/{categoryId}", categories.delete)
+    r.add_get("/orgs/{orgId}/products", products.list_products)
+    r.add_post("/orgs/{orgId}/products", products.create)
+    r.add_get("/orgs/{orgId}/products/slug/{slug}", products.get_by_slug)
+    r.add_get("/orgs/{orgId}/products/{productId}", products.get)
+    r.add_put("/orgs/{orgId}/products/{productId}", products.update)
+    r.add_delete("/orgs/{orgId}/products/{productId}", products.delete)
+    r.add_patch("/orgs/{orgId}/products/{productId}/stock", products.adjust_stock)
+    r.add_post("/orgs/{orgId}/products/{productId}/images", products.upload_image)
+    r.add_delete("/orgs/{orgId}/products/{productId}/images/{imageId}", products.delete_image)
+    # Uploaded media, public (unguessable keys).
+    r.add_get("/media/{key}", media.serve)
 
     r.add_get("/orgs/{orgId}/audit-logs", audit_logs.list_logs)
     r.add_get("/orgs/{orgId}/audit-logs/summary", audit_logs.summary)

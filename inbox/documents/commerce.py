@@ -10,7 +10,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from beanie import Document
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic.alias_generators import to_camel
 from pymongo import ASCENDING, DESCENDING, IndexModel
 
@@ -19,6 +19,7 @@ from inbox.documents.core import _alias, _Base, utcnow
 __all__ = [
     "Category",
     "Product",
+    "product_sku_key",
     "CouponType",
     "Coupon",
     "OrderStatus",
@@ -49,6 +50,10 @@ class Category(_Base):
         ]
 
 
+def product_sku_key(product_id: str, sku: str | None) -> str:
+    return f"sku:{sku.casefold()}" if sku else f"id:{product_id}"
+
+
 class Product(_Base):
     org_id: str
     name: str
@@ -64,11 +69,23 @@ class Product(_Base):
     featured: bool = False
     stock_quantity: int = 0  # decremented atomically by orders, never below zero
     sales_count: int = 0  # units sold by orders not cancelled
+    # What makes a SKU unique per org: "sku:<casefolded sku>", or "id:<id>" for a product
+    # without one (a plain unique index, as the embedded server ignores partial indexes).
+    sku_key: str | None = None
+
+    @model_validator(mode="after")
+    def _default_sku_key(self) -> Product:
+        if self.sku_key is None:
+            self.sku_key = product_sku_key(self.id, self.sku)
+        return self
 
     class Settings:
         name = "products"
         indexes = [
             IndexModel([("orgId", ASCENDING), ("slug", ASCENDING)], unique=True),
+            IndexModel([("orgId", ASCENDING), ("skuKey", ASCENDING)], unique=True),
+            IndexModel([("orgId", ASCENDING), ("name", ASCENDING)]),
+            IndexModel([("orgId", ASCENDING), ("price", ASCENDING)]),
             IndexModel([("orgId", ASCENDING), ("createdAt", DESCENDING)]),
             IndexModel([("orgId", ASCENDING), ("categoryId", ASCENDING)]),
             IndexModel([("orgId", ASCENDING), ("salesCount", DESCENDING)]),

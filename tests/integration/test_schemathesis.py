@@ -21,6 +21,7 @@ from pathlib import Path
 import aiohttp
 
 from tests.fakes import payloads
+from tests.images import GIF
 from tests.integration.conftest import Api, WorkerProcess, eventually, signup
 
 CHECKS = [
@@ -73,6 +74,25 @@ async def _real_ids(admin: Api) -> dict[str, str]:
     )
     if status == 201:
         ids["campaignId"] = campaign["id"]
+    # A category, a product in it and one uploaded image (its id is also the media key).
+    status, category, _ = await admin.post(
+        f"/orgs/{admin.org_id}/categories", {"name": "Fuzzed category"}
+    )
+    if status == 201:
+        ids["categoryId"] = category["id"]
+        status, product, _ = await admin.post(
+            f"/orgs/{admin.org_id}/products",
+            {"name": "Fuzzed product", "price": 1, "categoryId": category["id"]},
+        )
+        if status == 201:
+            ids["productId"], ids["slug"] = product["id"], product["slug"]
+            form = aiohttp.FormData()
+            form.add_field("image", GIF, filename="fuzz.gif")
+            status, image, _ = await admin.call(
+                "POST", f"/orgs/{admin.org_id}/products/{product['id']}/images", data=form
+            )
+            if status == 201:
+                ids["imageId"] = ids["key"] = image["id"]
     return ids
 
 

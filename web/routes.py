@@ -13,6 +13,7 @@ from web.handlers import (
     channels,
     coupons,
     customers,
+    dashboard,
     health,
     macros,
     media,
@@ -23,6 +24,7 @@ from web.handlers import (
     pages,
     products,
     realtime,
+    segments,
     tickets,
     webhooks,
 )
@@ -84,6 +86,7 @@ def setup_routes(app: web.Application) -> None:
     # Fixed paths before {customerId}, so they are never read as a customer id.
     r.add_get("/orgs/{orgId}/customers", customers.list_customers)
     r.add_get("/orgs/{orgId}/customers/stats/platforms", customers.platform_stats)
+    r.add_get("/orgs/{orgId}/customers/segmentation", dashboard.segmentation)
     r.add_get("/orgs/{orgId}/customers/overview/dashboard", customers.dashboard)
     r.add_get("/orgs/{orgId}/customers/{customerId}", customers.get)
     r.add_get("/orgs/{orgId}/customers/{customerId}/tickets", customers.tickets)
@@ -95,6 +98,19 @@ def setup_routes(app: web.Application) -> None:
     r.add_get("/orgs/{orgId}/campaigns/{campaignId}/recipients", campaigns.list_recipients)
     r.add_post("/orgs/{orgId}/campaigns/{campaignId}/start", campaigns.start)
     r.add_get("/orgs/{orgId}/campaigns/{campaignId}/stats", campaigns.stats)
+
+    # Segments (`preview` is fixed, before `{segmentId}`) and the dashboards.
+    r.add_get("/orgs/{orgId}/segments", segments.list_segments)
+    r.add_post("/orgs/{orgId}/segments", segments.create)
+    r.add_post("/orgs/{orgId}/segments/preview", segments.preview)
+    r.add_get("/orgs/{orgId}/segments/{segmentId}", segments.get)
+    r.add_put("/orgs/{orgId}/segments/{segmentId}", segments.update)
+    r.add_delete("/orgs/{orgId}/segments/{segmentId}", segments.delete)
+    r.add_get("/orgs/{orgId}/segments/{segmentId}/customers", segments.customers)
+    r.add_get("/orgs/{orgId}/dashboard/metrics", dashboard.metrics)
+    r.add_get("/orgs/{orgId}/dashboard/revenue", dashboard.revenue)
+    r.add_get("/orgs/{orgId}/dashboard/top-products", dashboard.top_products)
+    r.add_get("/orgs/{orgId}/dashboard/stats", dashboard.stats)
 
     # Coupons and orders. `/coupons/{code}/validate` has one segment more than
     # `/coupons/{couponId}`, so the two never match the same path; `/orders/stats` is fixed and

@@ -11,7 +11,14 @@ from inbox.documents.commerce import *  # noqa: F403
 from inbox.documents.commerce import COMMERCE_DOCUMENTS
 from inbox.documents.core import *  # noqa: F403
 from inbox.documents.core import CORE_DOCUMENTS
+from inbox.documents.crm import *  # noqa: F403
+from inbox.documents.crm import CRM_DOCUMENTS
 from inbox.documents.hooks import *  # noqa: F403
 from inbox.documents.hooks import HOOK_DOCUMENTS
 
-ALL_DOCUMENTS: list[type[Document]] = [*CORE_DOCUMENTS, *COMMERCE_DOCUMENTS, *HOOK_DOCUMENTS]
+ALL_DOCUMENTS: list[type[Document]] = [
+    *CORE_DOCUMENTS,
+    *COMMERCE_DOCUMENTS,
+    *HOOK_DOCUMENTS,
+    *CRM_DOCUMENTS,
+]

@@ -1,0 +1,491 @@
+"""The sales dashboard (metrics, revenue chart, top products), the CRM overview and the
+customer segmentation, all by MongoDB aggregation.
+
+Every orders pipeline starts with a `$match` on `orgId` and a `createdAt` range alone, so the
+(orgId, createdAt) index picks the period's orders; cancelled orders are dropped by a second
+`$match` (they never count as sales). Kept apart on purpose: given `status` in the same stage,
+the embedded server's planner chooses the (orgId, status, createdAt) index for `$ne` and reads
+every order of the org (measured: 30 ms became 6 s for one day out of 100,000 orders). A real
+MongoDB merges the two stages itself. Python only shapes the grouped rows.
+
+Periods are UTC unless a time zone is given (the revenue chart). Metrics compare a window
+ending now (`day` = the last 24 hours, `week` 7 days, `month` 30 days, `year` 365 days, or
+`from`/`to`) with the window of the same length just before it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import calendar
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from enum import StrEnum
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from inbox.documents import (
+    Campaign,
+    CampaignRecipient,
+    Customer,
+    Order,
+    OrderStatus,
+    OrderType,
+    Product,
+    RecipientStatus,
+    Segment,
+    utcnow,
+)
+from inbox.views import (
+    CampaignPerformanceView,
+    ChangeType,
+    CustomerSegmentationView,
+    DashboardMetricsView,
+    DashboardStatsView,
+    DashboardWindow,
+    MetricView,
+    RecentCampaignView,
+    RecentSegmentView,
+    RevenueChartView,
+    StatsOverview,
+    TopProductView,
+    WithOrdersView,
+    WithoutOrdersView,
+    customer_view,
+)
+
+RECENT = 5  # campaigns and segments in the overview
+_NOT_CANCELLED = {"$match": {"status": {"$ne": OrderStatus.CANCELLED.value}}}
+
+
+class Span(StrEnum):
+    DAY = "day"
+    WEEK = "week"
+    MONTH = "month"
+    YEAR = "year"
+
+
+ROLLING_DAYS = {Span.DAY: 1, Span.WEEK: 7, Span.MONTH: 30, Span.YEAR: 365}
+
+
+@dataclass(frozen=True)
+class Window:
+    """[start, end) in UTC."""
+
+    start: datetime
+    end: datetime
+
+    @property
+    def previous(self) -> Window:
+        return Window(self.start - (self.end - self.start), self.start)
+
+    def view(self) -> DashboardWindow:
+        return DashboardWindow(from_=self.start, to=self.end)
+
+    @classmethod
+    def rolling(cls, span: Span, now: datetime | None = None) -> Window:
+        end = now or utcnow()
+        return cls(end - timedelta(days=ROLLING_DAYS[span]), end)
+
+
+def money(value: float) -> float:
+    return round(float(value or 0.0) + 0.0, 2)
+
+
+def percent(part: float, whole: float, digits: int = 2) -> float:
+    return round(part * 100.0 / whole, digits) if whole else 0.0
+
+
+async def _rows(collection: Any, pipeline: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return await (await collection.aggregate(pipeline)).to_list()
+
+
+def _in(window: Window) -> dict[str, Any]:
+    return {"$gte": window.start, "$lt": window.end}
+
+
+# ----------------------------------------------------------------------------- metrics
+
+
+def metric(current: float, previous: float) -> MetricView:
+    if previous == 0:
+        change = 0.0 if current == 0 else 100.0
+    else:
+        change = round((current - previous) * 100.0 / previous, 1) + 0.0  # no -0.0
+    kind: ChangeType = (
+        "increase" if current > previous else "decrease" if current < previous else "neutral"
+    )
+    return MetricView(value=current, change=change, change_type=kind)
+
+
+_UNITS = {
+    "$reduce": {
+        "input": {"$ifNull": ["$items", []]},
+        "initialValue": 0,
+        "in": {"$add": ["$$value", "$$this.quantity"]},
+    }
+}
+
+
+async def metrics(org_id: str, window: Window) -> DashboardMetricsView:
+    """Sales, orders, units and new customers in `window` against the window before it."""
+    both = Window(window.previous.start, window.end)
+    current = {"$gte": ["$createdAt", window.start]}
+    orders = [
+        {"$match": {"orgId": org_id, "createdAt": _in(both)}},
+        _NOT_CANCELLED,
+        {
+            "$group": {
+                "_id": {"$cond": [current, "current", "previous"]},
+                "sales": {"$sum": "$total"},
+                "orders": {"$sum": 1},
+                "units": {"$sum": _UNITS},
+            }
+        },
+    ]
+    customers = [
+        {"$match": {"orgId": org_id, "createdAt": _in(both)}},
+        {"$group": {"_id": {"$cond": [current, "current", "previous"]}, "n": {"$sum": 1}}},
+    ]
+    order_rows, customer_rows = await asyncio.gather(
+        _rows(Order.get_pymongo_collection(), orders),
+        _rows(Customer.get_pymongo_collection(), customers),
+    )
+    o = {row["_id"]: row for row in order_rows}
+    c = {row["_id"]: row["n"] for row in customer_rows}
+    zero = {"sales": 0.0, "orders": 0, "units": 0}
+    now, before = o.get("current", zero), o.get("previous", zero)
+    return DashboardMetricsView(
+        period=window.view(),
+        previous_period=window.previous.view(),
+        total_sales=metric(money(now["sales"]), money(before["sales"])),
+        total_orders=metric(now["orders"], before["orders"]),
+        products_sold=metric(int(now["units"]), int(before["units"])),
+        new_customers=metric(c.get("current", 0), c.get("previous", 0)),
+    )
+
+
+# ------------------------------------------------------------------------- revenue chart
+
+WEEKDAYS = list(calendar.day_name)  # Monday first, as ISO weeks
+MONTHS = list(calendar.month_name)[1:]
+
+
+@dataclass(frozen=True)
+class Chart:
+    span: Span
+    window: Window
+    labels: list[str]
+    bucket: dict[str, Any]  # the $group key that numbers buckets from 1 (hours from 0)
+    first: int  # the bucket number of labels[0]
+
+
+def chart(span: Span, day: date, tz: ZoneInfo) -> Chart:
+    """The calendar `span` (in time zone `tz`) that contains `day`, and its buckets."""
+
+    def at(d: date) -> datetime:
+        return datetime.combine(d, time.min, tzinfo=tz).astimezone(UTC)
+
+    by = {"date": "$createdAt", "timezone": tz.key}
+    if span is Span.DAY:
+        return Chart(
+            span,
+            Window(at(day), at(day + timedelta(days=1))),
+            [f"{h:02d}:00" for h in range(24)],
+            {"$hour": by},
+            0,
+        )
+    if span is Span.WEEK:
+        monday = day - timedelta(days=day.weekday())
+        return Chart(
+            span,
+            Window(at(monday), at(monday + timedelta(days=7))),
+            WEEKDAYS,
+            {"$isoDayOfWeek": by},
+            1,
+        )
+    if span is Span.MONTH:
+        first = day.replace(day=1)
+        days = calendar.monthrange(day.year, day.month)[1]
+        return Chart(
+            span,
+            Window(at(first), at(first + timedelta(days=days))),
+            [str(n) for n in range(1, days + 1)],
+            {"$dayOfMonth": by},
+            1,
+        )
+    return Chart(
+        span,
+        Window(at(date(day.year, 1, 1)), at(date(day.year + 1, 1, 1))),
+        MONTHS,
+        {"$month": by},
+        1,
+    )
+
+
+async def revenue(org_id: str, span: Span, day: date, tz: ZoneInfo) -> RevenueChartView:
+    """Sales of online and offline orders per hour / weekday / day of month / month."""
+    c = chart(span, day, tz)
+    pipeline = [
+        {"$match": {"orgId": org_id, "createdAt": _in(c.window)}},
+        _NOT_CANCELLED,
+        {
+            "$group": {
+                "_id": {"bucket": c.bucket, "type": "$orderType"},
+                "sales": {"$sum": "$total"},
+            }
+        },
+    ]
+    online = [0.0] * len(c.labels)
+    offline = [0.0] * len(c.labels)
+    for row in await _rows(Order.get_pymongo_collection(), pipeline):
+        i = int(row["_id"]["bucket"]) - c.first
+        if not 0 <= i < len(c.labels):
+            continue  # cannot happen for orders inside the window; never index out of range
+        series = offline if row["_id"].get("type") == OrderType.OFFLINE.value else online
+        series[i] += row["sales"]
+    return RevenueChartView(
+        period=span.value,
+        from_=c.window.start,
+        to=c.window.end,
+        timezone=tz.key,
+        labels=c.labels,
+        online=[money(v) for v in online],
+        offline=[money(v) for v in offline],
+        total_online=money(sum(online)),
+        total_offline=money(sum(offline)),
+    )
+
+
+# -------------------------------------------------------------------------- top products
+
+
+async def top_products(org_id: str, window: Window | None, limit: int) -> list[TopProductView]:
+    """Products by units sold (then revenue) in `window` (all time without one)."""
+    match: dict[str, Any] = {"orgId": org_id}
+    if window is not None:
+        match["createdAt"] = _in(window)
+    pipeline = [
+        {"$match": match},
+        _NOT_CANCELLED,
+        {"$unwind": "$items"},
+        {
+            "$facet": {
+                "top": [
+                    {
+                        "$group": {
+                            "_id": "$items.productId",
+                            "name": {"$last": "$items.name"},
+                            "sales": {"$sum": "$items.quantity"},
+                            "revenue": {"$sum": "$items.total"},
+                        }
+                    },
+                    {"$sort": {"sales": -1, "revenue": -1, "_id": 1}},
+                    {"$limit": limit},
+                ],
+                "all": [{"$group": {"_id": None, "units": {"$sum": "$items.quantity"}}}],
+            }
+        },
+    ]
+    rows = await _rows(Order.get_pymongo_collection(), pipeline)
+    facets = rows[0] if rows else {"top": [], "all": []}
+    units = facets["all"][0]["units"] if facets["all"] else 0
+    ids = [row["_id"] for row in facets["top"]]
+    # Today's names: a product renamed since shows its new name.
+    names = {
+        p["_id"]: p["name"]
+        async for p in Product.get_pymongo_collection().find(
+            {"orgId": org_id, "_id": {"$in": ids}}, {"name": 1}
+        )
+    }
+    return [
+        TopProductView(
+            id=row["_id"],
+            rank=rank,
+            name=names.get(row["_id"]) or row.get("name") or "",
+            popularity=percent(row["sales"], units, 1),
+            sales=int(row["sales"]),
+            revenue=money(row["revenue"]),
+        )
+        for rank, row in enumerate(facets["top"], start=1)
+    ]
+
+
+# ------------------------------------------------------------------------ customer totals
+
+
+@dataclass(frozen=True)
+class CustomerTotals:
+    customers: int
+    with_orders: int
+    orders: int
+    revenue: float
+
+
+async def customer_totals(org_id: str) -> CustomerTotals:
+    """One pass over the org's customers: how many, how many ordered, their order totals
+    (kept by the order service, cancelled orders taken back)."""
+    pipeline = [
+        {"$match": {"orgId": org_id}},
+        {
+            "$group": {
+                "_id": None,
+                "customers": {"$sum": 1},
+                "withOrders": {"$sum": {"$cond": [{"$gt": ["$totalOrders", 0]}, 1, 0]}},
+                "orders": {"$sum": "$totalOrders"},
+                "revenue": {"$sum": "$totalRevenue"},
+            }
+        },
+    ]
+    rows = await _rows(Customer.get_pymongo_collection(), pipeline)
+    row = rows[0] if rows else {}
+    return CustomerTotals(
+        customers=int(row.get("customers", 0)),
+        with_orders=int(row.get("withOrders", 0)),
+        orders=int(row.get("orders", 0)),
+        revenue=money(row.get("revenue", 0.0)),
+    )
+
+
+async def segmentation(org_id: str, sample: int = 5) -> CustomerSegmentationView:
+    """Customers with and without orders, their revenue, average order value and the
+    conversion rate, plus up to `sample` customers of each group (top spenders, newest)."""
+    totals_task = customer_totals(org_id)
+    if sample:
+        top = (
+            Customer.find({"orgId": org_id, "totalOrders": {"$gt": 0}})
+            .sort(-Customer.total_revenue, +Customer.id)
+            .limit(sample)
+            .to_list()
+        )
+        newest = (
+            Customer.find({"orgId": org_id, "totalOrders": {"$not": {"$gt": 0}}})
+            .sort(-Customer.created_at, +Customer.id)
+            .limit(sample)
+            .to_list()
+        )
+        totals, with_sample, without_sample = await asyncio.gather(totals_task, top, newest)
+    else:
+        totals, with_sample, without_sample = await totals_task, [], []
+    return CustomerSegmentationView(
+        total_customers=totals.customers,
+        with_orders=WithOrdersView(
+            count=totals.with_orders,
+            total_revenue=totals.revenue,
+            total_orders=totals.orders,
+            average_order_value=money(totals.revenue / totals.orders) if totals.orders else 0.0,
+            customers=[customer_view(c) for c in with_sample],
+        ),
+        without_orders=WithoutOrdersView(
+            count=totals.customers - totals.with_orders,
+            customers=[customer_view(c) for c in without_sample],
+        ),
+        conversion_rate=percent(totals.with_orders, totals.customers),
+    )
+
+
+# --------------------------------------------------------------------------- CRM overview
+
+
+def _success(sent: int, failed: int) -> float | None:
+    return percent(sent, sent + failed) if sent + failed else None
+
+
+async def stats(org_id: str) -> DashboardStatsView:
+    """The CRM document's overview: totals, campaign messages sent/failed and the success
+    rate, the latest campaigns (with their recipients' progress) and segments."""
+    recent_campaigns = (
+        await Campaign.find(Campaign.org_id == org_id)
+        .sort(-Campaign.created_at, +Campaign.id)
+        .limit(RECENT)
+        .to_list()
+    )
+    recent_ids = [c.id for c in recent_campaigns]
+    # Any status past PENDING other than FAILED counts as sent (SENT now; maybe more later).
+    recipients = [
+        {"$match": {"orgId": org_id}},
+        {
+            "$facet": {
+                "all": [{"$group": {"_id": "$status", "n": {"$sum": 1}}}],
+                "recent": [
+                    {"$match": {"campaignId": {"$in": recent_ids}}},
+                    {
+                        "$group": {
+                            "_id": {"campaign": "$campaignId", "status": "$status"},
+                            "n": {"$sum": 1},
+                        }
+                    },
+                ],
+            }
+        },
+    ]
+    totals, rows, segments, segment_count, campaign_count = await asyncio.gather(
+        customer_totals(org_id),
+        _rows(CampaignRecipient.get_pymongo_collection(), recipients),
+        Segment.find(Segment.org_id == org_id)
+        .sort(-Segment.created_at, +Segment.id)
+        .limit(RECENT)
+        .to_list(),
+        Segment.find(Segment.org_id == org_id).count(),
+        Campaign.find(Campaign.org_id == org_id).count(),
+    )
+    facets = rows[0] if rows else {"all": [], "recent": []}
+    by_status = {row["_id"]: row["n"] for row in facets["all"]}
+    failed = by_status.pop(RecipientStatus.FAILED.value, 0)
+    pending = by_status.pop(RecipientStatus.PENDING.value, 0)
+    sent = sum(by_status.values())
+    per_campaign: dict[str, dict[str, int]] = {}
+    for row in facets["recent"]:
+        per_campaign.setdefault(row["_id"]["campaign"], {})[row["_id"]["status"]] = row["n"]
+
+    def performance(campaign: Campaign) -> CampaignPerformanceView:
+        counts = dict(per_campaign.get(campaign.id, {}))
+        c_failed = counts.pop(RecipientStatus.FAILED.value, 0)
+        c_pending = counts.pop(RecipientStatus.PENDING.value, 0)
+        c_sent = sum(counts.values())
+        return CampaignPerformanceView(
+            id=campaign.id,
+            name=campaign.name,
+            recipients=c_sent + c_failed + c_pending,
+            sent=c_sent,
+            failed=c_failed,
+            pending=c_pending,
+            success_rate=_success(c_sent, c_failed),
+        )
+
+    return DashboardStatsView(
+        overview=StatsOverview(
+            total_customers=totals.customers,
+            customers_with_orders=totals.with_orders,
+            total_orders=totals.orders,
+            total_revenue=totals.revenue,
+            total_segments=segment_count,
+            total_campaigns=campaign_count,
+            messages_sent=sent,
+            messages_failed=failed,
+            messages_pending=pending,
+            success_rate=_success(sent, failed),
+        ),
+        recent_campaigns=[
+            RecentCampaignView(
+                id=c.id,
+                name=c.name,
+                status=c.status,
+                channel_id=c.channel_id,
+                created_at=c.created_at,
+                started_at=c.started_at,
+                completed_at=c.completed_at,
+            )
+            for c in recent_campaigns
+        ],
+        recent_segments=[
+            RecentSegmentView(
+                id=s.id,
+                name=s.name,
+                customer_count=s.customer_count,
+                counted_at=s.counted_at,
+                created_at=s.created_at,
+            )
+            for s in segments
+        ],
+        campaign_performance=[performance(c) for c in recent_campaigns],
+    )

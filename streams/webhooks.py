@@ -24,6 +24,7 @@ import logging
 import time
 from collections import Counter, defaultdict
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 from typing import Any, TypeVar
 
 import aiohttp
@@ -32,7 +33,7 @@ from pymongo.errors import ConnectionFailure, PyMongoError
 from redis.exceptions import ConnectionError as RedisConnectionError
 
 from inbox.config import Settings
-from inbox.documents import OutboundDelivery, OutboundWebhook, new_id, utcnow
+from inbox.documents import OutboundDelivery, OutboundWebhook, utcnow
 from inbox.services import outbound_webhooks as hooks_service
 from streams import topics
 from streams.context import WorkerContext
@@ -42,6 +43,7 @@ log = logging.getLogger(__name__)
 PER_WEBHOOK = 4  # POSTs in flight to one subscription, per worker
 _CACHE_SECONDS = 2.0  # subscription changes reach the agent within this
 _CACHE_MAX_ORGS = 10_000
+_SCAN_LIMIT = 5000  # due deliveries read per scan, at most
 _TRANSIENT = (ConnectionFailure, RedisConnectionError, OSError, asyncio.TimeoutError)
 USER_AGENT = "OmniInbox-Webhooks/1.0"
 
@@ -218,6 +220,7 @@ async def record_batch(
         else:
             log.error("skipping unreadable events record: %r", value)
     deliveries: list[OutboundDelivery] = []
+    leased: set[str] = set()  # deliveries this worker sends at once (a slot is reserved)
     hooks: dict[str, OutboundWebhook] = {}
     for org_id, records in per_org.items():
         subscribed = await _wait_out(lambda o=org_id: cache.get(o))  # type: ignore[misc]
@@ -226,23 +229,24 @@ async def record_batch(
                 if not hooks_service.wants(hook, str(record.get("event"))):
                     continue
                 hooks[hook.id] = hook
-                # Send at once if this subscription has a free slot; else it waits, due,
+                # Sent at once if this subscription has a free slot; else it waits, due,
                 # for the retry scan (which takes it as soon as a slot frees).
-                token = new_id() if sender.reserve(hook.id) else None
-                deliveries.append(
-                    hooks_service.new_delivery(settings, hook, record, claim_token=token)
-                )
+                now = sender.reserve(hook.id)
+                delivery = hooks_service.new_delivery(settings, hook, record, leased=now)
+                deliveries.append(delivery)
+                if now:
+                    leased.add(delivery.id)
     if not deliveries:
         return
     try:
         inserted = await _wait_out(lambda: hooks_service.insert_new(deliveries))
     except BaseException:
         for d in deliveries:
-            if d.claim_token:
+            if d.id in leased:
                 sender.release(d.webhook_id)
         raise
     for d in deliveries:
-        if not d.claim_token:
+        if d.id not in leased:
             continue
         if d.id in inserted:
             sender.launch(d, hooks[d.webhook_id])
@@ -251,27 +255,36 @@ async def record_batch(
 
 
 async def retry_due(settings: Settings, sender: Sender) -> int:
-    """Claim and start the deliveries that are due, as far as free slots allow."""
-    free = sender.free()
-    if free <= 0:
-        return 0
-    candidates = await hooks_service.due(limit=free * 4)
-    # Slots are taken before the claim (no await in between), so the agent cannot take the
-    # same slots meanwhile; the ones not claimed after all are given back.
-    picked = [(d, w) for d, w in candidates if sender.reserve(w)]
-    if not picked:
-        return 0
+    """Claim and start the deliveries that are due, as far as free slots allow.
+
+    The scan reads past deliveries of subscriptions whose slots are full, so a dead URL's
+    backlog never holds up the retries of others."""
+    picked: list[tuple[str, str, datetime]] = []
     try:
-        claimed = await hooks_service.claim(settings, [d for d, _ in picked])
+        if sender.free() > 0:
+            async for delivery_id, webhook_id, due_at in hooks_service.due(_SCAN_LIMIT):
+                if sender.reserve(webhook_id):
+                    picked.append((delivery_id, webhook_id, due_at))
+                    if sender.free() <= 0:
+                        break
+        if not picked:
+            return 0
+        results = await asyncio.gather(
+            *(hooks_service.claim(settings, d, at) for d, _, at in picked),
+            return_exceptions=True,
+        )
+        claimed = [r for r in results if isinstance(r, OutboundDelivery)]
+        for failure in (r for r in results if isinstance(r, BaseException)):
+            log.warning("could not claim a due webhook delivery: %r", failure)
         by_id = await hooks_service.hooks_by_id(d.webhook_id for d in claimed)
     except BaseException:
-        for _, w in picked:
-            sender.release(w)
+        for _, webhook_id, _ in picked:
+            sender.release(webhook_id)
         raise
     claimed_ids = {d.id for d in claimed}
-    for delivery_id, webhook_id in picked:
+    for delivery_id, webhook_id, _ in picked:
         if delivery_id not in claimed_ids:
-            sender.release(webhook_id)  # another worker claimed it first
+            sender.release(webhook_id)  # another worker took it first (or the claim failed)
     for delivery in claimed:
         sender.launch(delivery, by_id.get(delivery.webhook_id))
     return len(claimed)

@@ -18,6 +18,8 @@ from pymongo import ASCENDING, DESCENDING, IndexModel
 
 from inbox.documents.core import _Base
 
+LOG_RETENTION_DAYS = 30
+
 __all__ = [
     "HookDeliveryStatus",
     "OutboundWebhook",
@@ -77,23 +79,41 @@ class OutboundDelivery(_Base):
     last_status_code: int | None = None
     last_error: str | None = None
     response_time_ms: int | None = None
-    # When the next attempt is due. While a worker is sending it is that worker's lease: a
-    # worker that dies mid-send leaves it due again once the lease runs out.
+    # When the next attempt is due; None once it succeeded or failed. While a worker is
+    # sending, it is that worker's lease (and fencing token): a worker that dies mid-send
+    # leaves it due again once the lease runs out, and a sender whose lease was taken over
+    # can no longer record its outcome.
     next_attempt_at: datetime | None = None
     # No attempt after this (the event's time plus the retry window).
     expires_at: datetime
     delivered_at: datetime | None = None
     redelivery_of: str | None = None
-    # Who holds the lease: only that sender may record the attempt's outcome.
-    claim_token: str | None = None
     attempt_log: list[DeliveryAttempt] = Field(default_factory=list)
 
     class Settings:
         name = "outbound_webhook_deliveries"
+        # The embedded Mongo-protocol server uses an index only when it covers every field
+        # of the query, hence one index per query shape below.
         indexes = [
             IndexModel([("webhookId", ASCENDING), ("dedupeKey", ASCENDING)], unique=True),
             IndexModel([("orgId", ASCENDING), ("webhookId", ASCENDING), ("createdAt", DESCENDING)]),
-            IndexModel([("status", ASCENDING), ("nextAttemptAt", ASCENDING)]),
+            IndexModel(
+                [
+                    ("orgId", ASCENDING),
+                    ("webhookId", ASCENDING),
+                    ("status", ASCENDING),
+                    ("createdAt", DESCENDING),
+                ]
+            ),
+            # The retry scan: only deliveries still to send have a `nextAttemptAt`.
+            IndexModel([("nextAttemptAt", ASCENDING)]),
+            # Claims and outcomes: compare-and-set on (id, lease).
+            IndexModel([("_id", ASCENDING), ("nextAttemptAt", ASCENDING)]),
+            # The log is kept for LOG_RETENTION_DAYS; nothing is still being retried by then
+            # (retries stop a day after the event, or after a redelivery is asked for).
+            IndexModel(
+                [("createdAt", ASCENDING)], expireAfterSeconds=LOG_RETENTION_DAYS * 24 * 3600
+            ),
         ]
 
 

@@ -20,7 +20,7 @@ import hashlib
 import hmac
 import json
 import secrets
-from collections.abc import Iterable
+from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -145,6 +145,11 @@ def backoff_seconds(settings: Settings, attempts: int) -> float:
     return min(base * 3 ** max(0, attempts - 1), max(MAX_BACKOFF_SECONDS, base))
 
 
+def _ms(at: datetime) -> datetime:
+    """Milliseconds, as MongoDB stores them: a lease compared later must equal what was stored."""
+    return at.replace(microsecond=at.microsecond // 1000 * 1000)
+
+
 def lease_seconds(settings: Settings) -> float:
     """How long a claimed delivery is left to its sender: the POST's timeout plus slack to
     record the outcome. A sender that dies leaves it due again after this."""
@@ -173,10 +178,9 @@ async def list_webhooks(org_id: str, skip: int, limit: int) -> tuple[list[Outbou
 
 
 async def get(org_id: str, webhook_id: str) -> OutboundWebhook:
-    hook = await OutboundWebhook.find_one(
-        OutboundWebhook.org_id == org_id, OutboundWebhook.id == webhook_id
-    )
-    if hook is None:
+    # By id alone (the primary key), the org compared here: another org's id is a 404 too.
+    hook = await OutboundWebhook.find_one(OutboundWebhook.id == webhook_id)
+    if hook is None or hook.org_id != org_id:
         raise NotFound("Webhook not found")
     return hook
 
@@ -296,12 +300,8 @@ async def list_deliveries(
 
 
 async def get_delivery(org_id: str, webhook_id: str, delivery_id: str) -> OutboundDelivery:
-    delivery = await OutboundDelivery.find_one(
-        OutboundDelivery.org_id == org_id,
-        OutboundDelivery.webhook_id == webhook_id,
-        OutboundDelivery.id == delivery_id,
-    )
-    if delivery is None:
+    delivery = await OutboundDelivery.find_one(OutboundDelivery.id == delivery_id)
+    if delivery is None or (delivery.org_id, delivery.webhook_id) != (org_id, webhook_id):
         raise NotFound("Delivery not found")
     return delivery
 
@@ -371,10 +371,9 @@ async def send_test(settings: Settings, user: User, webhook_id: str) -> Outbound
 
 
 async def active_for_org(org_id: str) -> list[OutboundWebhook]:
-    return await OutboundWebhook.find(
-        OutboundWebhook.org_id == org_id,
-        OutboundWebhook.is_active == True,  # noqa: E712
-    ).to_list()
+    # By org alone (an index prefix); an org has a handful of webhooks.
+    found = await OutboundWebhook.find(OutboundWebhook.org_id == org_id).to_list()
+    return [h for h in found if h.is_active]
 
 
 async def hooks_by_id(ids: Iterable[str]) -> dict[str, OutboundWebhook]:
@@ -385,16 +384,12 @@ async def hooks_by_id(ids: Iterable[str]) -> dict[str, OutboundWebhook]:
 
 
 def new_delivery(
-    settings: Settings,
-    hook: OutboundWebhook,
-    record: dict[str, Any],
-    *,
-    claim_token: str | None = None,
+    settings: Settings, hook: OutboundWebhook, record: dict[str, Any], *, leased: bool = False
 ) -> OutboundDelivery:
     """The delivery of one events-topic record ({"id", "orgId", "event", "data"}) to `hook`.
 
-    With `claim_token` it is recorded already leased to the caller, who sends it at once;
-    without, it is due now and the next scan of due deliveries sends it."""
+    `leased`: recorded already leased to the caller, who sends it at once; otherwise it is
+    due now and the next scan of due deliveries sends it."""
     now = utcnow()
     event_id, event = str(record["id"]), str(record["event"])
     at = event_time(event_id)
@@ -405,8 +400,7 @@ def new_delivery(
         event=event,
         dedupe_key=f"event:{event_id}",
         payload=payload(event_id, event, hook.org_id, at, record.get("data")),
-        next_attempt_at=now + timedelta(seconds=lease_seconds(settings)) if claim_token else now,
-        claim_token=claim_token,
+        next_attempt_at=_ms(now + timedelta(seconds=lease_seconds(settings))) if leased else now,
         expires_at=at + timedelta(seconds=settings.webhook_retry_window_seconds),
         created_at=now,
         updated_at=now,
@@ -431,41 +425,30 @@ async def insert_new(deliveries: list[OutboundDelivery]) -> set[str]:
         return {d["_id"] for d in docs if d["_id"] not in failed}
 
 
-async def due(limit: int) -> list[tuple[str, str]]:
-    """(delivery id, webhook id) of deliveries whose attempt is due, oldest first."""
+async def due(scan_limit: int) -> AsyncIterator[tuple[str, str, datetime]]:
+    """(delivery id, webhook id, nextAttemptAt) of deliveries whose attempt is due, oldest
+    first, read lazily (the caller stops once its send slots are full). Finished deliveries
+    have no `nextAttemptAt`, so the range holds only live ones."""
     cursor = (
         OutboundDelivery.get_pymongo_collection()
-        .find(
-            {"status": {"$in": _DUE}, "nextAttemptAt": {"$lte": utcnow()}},
-            {"_id": 1, "webhookId": 1},
-        )
+        .find({"nextAttemptAt": {"$lte": utcnow()}}, {"_id": 1, "webhookId": 1, "nextAttemptAt": 1})
         .sort("nextAttemptAt", 1)
-        .limit(limit)
+        .limit(scan_limit)
+        .batch_size(200)
     )
-    return [(doc["_id"], doc["webhookId"]) async for doc in cursor]
+    async for doc in cursor:
+        yield doc["_id"], doc["webhookId"], doc["nextAttemptAt"]
 
 
-async def claim(settings: Settings, ids: list[str]) -> list[OutboundDelivery]:
-    """Lease these due deliveries to the caller, atomically: a delivery another worker
-    claimed in between is left out. Returns the claimed ones, carrying the lease token."""
-    if not ids:
-        return []
-    now = utcnow()
-    token = new_id()
-    coll = OutboundDelivery.get_pymongo_collection()
-    await coll.update_many(
-        {"_id": {"$in": ids}, "status": {"$in": _DUE}, "nextAttemptAt": {"$lte": now}},
-        {
-            "$set": {
-                "nextAttemptAt": now + timedelta(seconds=lease_seconds(settings)),
-                "claimToken": token,
-            }
-        },
+async def claim(settings: Settings, delivery_id: str, due_at: datetime) -> OutboundDelivery | None:
+    """Lease a due delivery to the caller: a compare-and-set on the `nextAttemptAt` it was
+    seen with, so of several workers exactly one gets it. None when another got it first."""
+    doc = await OutboundDelivery.get_pymongo_collection().find_one_and_update(
+        {"_id": delivery_id, "nextAttemptAt": due_at},
+        {"$set": {"nextAttemptAt": _ms(utcnow() + timedelta(seconds=lease_seconds(settings)))}},
+        return_document=ReturnDocument.AFTER,
     )
-    return [
-        OutboundDelivery.model_validate(doc)
-        async for doc in coll.find({"_id": {"$in": ids}, "claimToken": token})
-    ]
+    return OutboundDelivery.model_validate(doc) if doc else None
 
 
 @dataclass(frozen=True)
@@ -482,6 +465,11 @@ class Outcome:
         return self.status_code is not None and 200 <= self.status_code < 300
 
 
+def _lease(delivery: OutboundDelivery) -> dict[str, Any]:
+    """The filter that matches the delivery only while the caller's lease still holds."""
+    return {"_id": delivery.id, "nextAttemptAt": delivery.next_attempt_at}
+
+
 async def record_attempt(
     settings: Settings, delivery: OutboundDelivery, outcome: Outcome
 ) -> OutboundDelivery | None:
@@ -493,7 +481,6 @@ async def record_attempt(
         "lastStatusCode": outcome.status_code,
         "lastError": outcome.error,
         "responseTimeMs": outcome.response_time_ms,
-        "claimToken": None,
         "updatedAt": utcnow(),
     }
     if outcome.succeeded:
@@ -501,7 +488,7 @@ async def record_attempt(
             status=HookDeliveryStatus.SUCCEEDED.value, nextAttemptAt=None, deliveredAt=outcome.at
         )
     else:
-        retry_at = outcome.at + timedelta(seconds=backoff_seconds(settings, attempts))
+        retry_at = _ms(outcome.at + timedelta(seconds=backoff_seconds(settings, attempts)))
         expires = delivery.expires_at
         if expires.tzinfo is None:  # stored as UTC; the driver hands back naive datetimes
             expires = expires.replace(tzinfo=UTC)
@@ -516,7 +503,7 @@ async def record_attempt(
         response_time_ms=outcome.response_time_ms,
     ).model_dump(by_alias=True)
     doc = await OutboundDelivery.get_pymongo_collection().find_one_and_update(
-        {"_id": delivery.id, "claimToken": delivery.claim_token},
+        _lease(delivery),
         {
             "$set": changes,
             "$inc": {"attempts": 1},
@@ -530,13 +517,12 @@ async def record_attempt(
 async def give_up(delivery: OutboundDelivery, reason: str) -> None:
     """Fail a delivery without sending (its webhook was deleted or switched off)."""
     await OutboundDelivery.get_pymongo_collection().update_one(
-        {"_id": delivery.id, "claimToken": delivery.claim_token},
+        _lease(delivery),
         {
             "$set": {
                 "status": HookDeliveryStatus.FAILED.value,
                 "lastError": reason,
                 "nextAttemptAt": None,
-                "claimToken": None,
                 "updatedAt": utcnow(),
             }
         },

@@ -29,6 +29,8 @@ from inbox.services import audit
 from inbox.views import CouponValidationView
 
 CENT = Decimal("0.01")
+MAX_CODE_LENGTH = 50
+CODE_PATTERN = re.compile(rf"[A-Za-z0-9_-]{{1,{MAX_CODE_LENGTH}}}")
 
 
 def money(amount: float | Decimal | int) -> Decimal:
@@ -132,12 +134,14 @@ async def by_code(org_id: str, code: str) -> Coupon | None:
 async def validate(org_id: str, code: str, order_total: float) -> CouponValidationView:
     """Whether `code` would discount an order of `order_total` now, and by how much."""
     total = money(order_total)
-    coupon = await by_code(org_id, code)
+    # A code that could never have been saved is unknown without asking the database (and
+    # path text such as lone surrogates never reaches it).
+    coupon = await by_code(org_id, code) if CODE_PATTERN.fullmatch(code.strip()) else None
     reason = problem_with(coupon, total, utcnow())
     discount = discount_for(coupon, total) if coupon is not None and reason is None else None
     return CouponValidationView(
         valid=reason is None,
-        code=coupon.code if coupon else normalise_code(code),
+        code=coupon.code if coupon else _shown(normalise_code(code)),
         reason=reason.value if reason else None,
         message=reason_message(reason, coupon) if reason else "The coupon applies",
         type=coupon.type if coupon else None,
@@ -146,6 +150,11 @@ async def validate(org_id: str, code: str, order_total: float) -> CouponValidati
         discount=float(discount or 0),
         total_after_discount=float(total - (discount or 0)),
     )
+
+
+def _shown(code: str) -> str:
+    """The code as given, cut to a code's length and safe to answer as UTF-8 JSON."""
+    return code[:MAX_CODE_LENGTH].encode("utf-8", "replace").decode("utf-8")
 
 
 # ---------------------------------------------------------------------------------- writing

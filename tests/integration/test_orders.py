@@ -586,6 +586,8 @@ async def test_coupon_validation_says_how_much_or_why_not(admin):
     assert (await validate(admin, "LATER", 10))["reason"] == "not_started"
     assert (await validate(admin, "OVER", 10))["reason"] == "expired"
     assert (await validate(admin, "NOPE", 10))["reason"] == "unknown"
+    odd = await validate(admin, "pct20%20or%201=1", 10)  # never a valid code, never looked up
+    assert odd["reason"] == "unknown" and odd["code"] == "PCT20 OR 1=1"
 
     alice, pen = await customer(admin.org_id), await product(admin.org_id, "Pen", 10, 10)
     await placed(admin, alice, [(pen, 1)], couponCode="once")

@@ -93,6 +93,26 @@ async def _real_ids(admin: Api) -> dict[str, str]:
             )
             if status == 201:
                 ids["imageId"] = ids["key"] = image["id"]
+    # A coupon, and an order of a product with stock, so theirs are fuzzed past the 404 too.
+    status, coupon, _ = await admin.post(
+        f"/orgs/{admin.org_id}/coupons", {"code": "FUZZ10", "type": "percentage", "value": 10}
+    )
+    if status == 201:
+        ids["couponId"], ids["code"] = coupon["id"], coupon["code"]
+    status, stocked, _ = await admin.post(
+        f"/orgs/{admin.org_id}/products",
+        {"name": "Fuzzed stock", "price": 5, "stockQuantity": 1000},
+    )
+    if status == 201:
+        status, order, _ = await admin.post(
+            f"/orgs/{admin.org_id}/orders",
+            {
+                "customerId": ids["customerId"],
+                "items": [{"productId": stocked["id"], "quantity": 1}],
+            },
+        )
+        if status == 201:
+            ids["orderId"] = order["id"]
     return ids
 
 

@@ -35,6 +35,40 @@ async def _migrate(db: AsyncDatabase) -> None:
         indexes = await db[collection].index_information()
         if indexes.get(name, {}).get("unique"):
             await db[collection].drop_index(name)
+    await _backfill_customer_identities(db)
+
+
+async def _backfill_customer_identities(db: AsyncDatabase) -> None:
+    """Customers stored before customers had identities and CRM fields get them. Idempotent:
+    only documents without `identities` are touched, and claims already made are kept."""
+    customers, claims = db["customers"], db["customer_identities"]
+    async for doc in customers.find({"identities": {"$exists": False}}):
+        found = []
+        if doc.get("platform") and doc.get("externalId"):
+            found = [{"platform": doc["platform"], "externalId": doc["externalId"]}]
+            key = f"{doc['orgId']}:{doc['platform']}:{doc['externalId']}"
+            if await claims.find_one({"_id": key}) is None:
+                await claims.insert_one(
+                    {
+                        "_id": key,
+                        "orgId": doc["orgId"],
+                        "customerId": doc["_id"],
+                        "platform": doc["platform"],
+                        "externalId": doc["externalId"],
+                        "createdAt": doc.get("createdAt"),
+                    }
+                )
+        await customers.update_one(
+            {"_id": doc["_id"]}, {"$set": {"identities": found, **_CUSTOMER_DEFAULTS}}
+        )
+
+
+_CUSTOMER_DEFAULTS = {
+    "tags": [],
+    "status": "active",
+    "totalOrders": 0,
+    "totalRevenue": 0.0,
+}
 
 
 async def ping(client: AsyncMongoClient) -> None:

@@ -1,4 +1,5 @@
-"""Customers: the people behind the conversations, and the org's overview of them.
+"""Customers: one document per person, whichever platforms they wrote from, whether they were
+created by hand, imported, or placed an order.
 
 Every figure is an aggregation or a count in MongoDB; nothing here loads all customers.
 """
@@ -7,41 +8,90 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import timedelta
-from typing import Any
+from datetime import datetime, timedelta
+from typing import Any, Literal
 
-from inbox.documents import ChannelType, Customer, Ticket, utcnow
-from inbox.errors import NotFound
+from pymongo import ReturnDocument
+
+from inbox import events
+from inbox.documents import (
+    ChannelType,
+    Customer,
+    CustomerStatus,
+    Message,
+    Order,
+    Ticket,
+    TicketStatus,
+    User,
+    utcnow,
+)
+from inbox.errors import Conflict, NotFound, ValidationFailed
+from inbox.ports import EventPublisher
+from inbox.services import audit, identities
 from inbox.services import tickets as ticket_service
-from inbox.views import CustomerDashboardView, PlatformCountsView, TicketView
+from inbox.views import (
+    CustomerDashboardView,
+    PlatformCountsView,
+    TicketView,
+    customer_view,
+)
+from inbox.views.customers import CustomerDetailView
+from inbox.views.orders import OrderView, order_view
 
 RECENT_CONVERSATIONS = 10
+RECENT_ON_DETAIL = 5
+
+SortField = Literal["lastMessageAt", "createdAt", "name", "totalRevenue", "totalOrders"]
 
 
 @dataclass(frozen=True)
 class CustomerFilters:
     platform: ChannelType | None = None
-    search: str | None = None  # part of the name, any case
+    search: str | None = None  # part of the name, e-mail or phone, any case
+    orders: Literal["all", "with_orders", "without_orders"] = "all"
+    status: CustomerStatus | None = None
+    tag: str | None = None
+    sort_by: SortField = "lastMessageAt"
+    sort_order: Literal["asc", "desc"] | None = None  # default: desc, but asc for name
+
+
+def _query(org_id: str, filters: CustomerFilters) -> dict[str, Any]:
+    query: dict[str, Any] = {"orgId": org_id}
+    either: list[list[dict[str, Any]]] = []
+    if filters.platform:
+        # Any identity on the platform, not only the one the customer first wrote from.
+        p = filters.platform.value
+        either.append([{"platform": p}, {"identities.platform": p}])
+    if filters.search:
+        # Escaped: the search box is text, not a pattern (and no ReDoS through it).
+        pattern = {"$regex": re.escape(filters.search.strip()), "$options": "i"}
+        either.append([{"name": pattern}, {"email": pattern}, {"phone": pattern}])
+    if either:
+        query["$and"] = [{"$or": alternatives} for alternatives in either]
+    if filters.orders == "with_orders":
+        query["totalOrders"] = {"$gt": 0}
+    elif filters.orders == "without_orders":
+        query["totalOrders"] = {"$not": {"$gt": 0}}  # also customers stored before orders
+    if filters.status:
+        query["status"] = filters.status.value
+    if filters.tag:
+        query["tags"] = filters.tag
+    return query
 
 
 async def list_customers(
     org_id: str, filters: CustomerFilters, skip: int, limit: int
 ) -> tuple[list[Customer], int]:
-    query: dict[str, Any] = {"orgId": org_id}
-    if filters.platform:
-        query["platform"] = filters.platform.value
-    if filters.search:
-        # Escaped: the search box is text, not a pattern (and no ReDoS through it).
-        query["name"] = {"$regex": re.escape(filters.search), "$options": "i"}
-    found = Customer.find(query)
+    found = Customer.find(_query(org_id, filters))
     total = await found.count()
-    # Most recently heard from first; customers never heard from (created by hand) last.
-    page = (
-        await found.sort(-Customer.last_message_at, -Customer.created_at, +Customer.id)
-        .skip(skip)
-        .limit(limit)
-        .to_list()
-    )
+    order = filters.sort_order or ("asc" if filters.sort_by == "name" else "desc")
+    direction = 1 if order == "asc" else -1
+    sort: list[tuple[str, int]] = [(filters.sort_by, direction)]
+    if filters.sort_by == "lastMessageAt":
+        # Customers never heard from (created by hand) after those heard from, newest first.
+        sort.append(("createdAt", direction))
+    sort.append(("_id", 1))
+    page = await found.sort(sort).skip(skip).limit(limit).to_list()
     return page, total
 
 
@@ -50,6 +100,390 @@ async def get(org_id: str, customer_id: str) -> Customer:
     if customer is None:
         raise NotFound("Customer not found")
     return customer
+
+
+async def detail(org_id: str, customer_id: str) -> CustomerDetailView:
+    """The customer with their latest tickets and orders, for the agent's side panel."""
+    customer = await get(org_id, customer_id)
+    tickets, _ = await ticket_service.list_tickets(
+        org_id, ticket_service.TicketFilters(customer_id=customer.id), 0, RECENT_ON_DETAIL
+    )
+    return CustomerDetailView(
+        **customer_view(customer).model_dump(),
+        recent_tickets=await ticket_service.views(tickets),
+        recent_orders=await recent_orders(org_id, customer),
+    )
+
+
+async def recent_orders(org_id: str, customer: Customer) -> list[OrderView]:
+    orders = (
+        await Order.find(Order.org_id == org_id, Order.customer_id == customer.id)
+        .sort(-Order.created_at)
+        .limit(RECENT_ON_DETAIL)
+        .to_list()
+    )
+    return [order_view(o, customer) for o in orders]
+
+
+# --- the stream worker's side: who wrote -----------------------------------------------
+
+
+async def for_identity(
+    org_id: str,
+    platform: ChannelType,
+    external_id: str,
+    channel_id: str,
+    *,
+    profile_name: str | None = None,
+    last_message: tuple[str | None, datetime] | None = None,
+) -> tuple[Customer, bool]:
+    """The customer behind an identity seen on a channel, created on first sight; returns it
+    and whether it was created. One write when the identity is known (the usual case).
+
+    The platform profile name names a customer only while they have no real name yet (none,
+    or the bare platform id): a name typed into the CRM is never overwritten by a nickname.
+    `last_message` (text, time) becomes the customer's last message unless a later one is
+    already there, so out-of-order deliveries leave the latest in place.
+    """
+    now = utcnow()
+    identity = {"platform": platform.value, "externalId": external_id}
+    fields: dict[str, Any] = {
+        "updatedAt": now,
+        "createdAt": {"$ifNull": ["$createdAt", now]},
+        "platform": {"$ifNull": ["$platform", platform.value]},
+        "externalId": {"$ifNull": ["$externalId", external_id]},
+        "identities": {
+            "$cond": [
+                {"$in": [identity, {"$ifNull": ["$identities", []]}]},
+                "$identities",
+                {"$concatArrays": [{"$ifNull": ["$identities", []]}, [identity]]},
+            ]
+        },
+        "channelIds": {"$setUnion": [{"$ifNull": ["$channelIds", []]}, [channel_id]]},
+        "name": {
+            "$cond": [
+                {"$in": [{"$ifNull": ["$name", external_id]}, [external_id, ""]]},
+                profile_name or external_id,
+                "$name",
+            ]
+        },
+        **{field: {"$ifNull": ["$" + field, value]} for field, value in _NEW_CUSTOMER.items()},
+    }
+    if last_message is not None:
+        text, at = last_message
+        fields["lastMessage"] = {
+            "$cond": [{"$gte": [at, {"$ifNull": ["$lastMessageAt", at]}]}, text, "$lastMessage"]
+        }
+        fields["lastMessageAt"] = {"$max": [{"$ifNull": ["$lastMessageAt", at]}, at]}
+    update = [{"$set": fields}]
+    coll = Customer.get_pymongo_collection()
+
+    owner = await identities.owner_of(org_id, platform, external_id)
+    doc = None
+    if owner is not None:
+        doc = await coll.find_one_and_update(
+            {"_id": owner, "orgId": org_id}, update, return_document=ReturnDocument.AFTER
+        )
+        if doc is None:  # merged away or deleted since we cached it: ask the claims again
+            identities.forget(org_id, platform, external_id)
+            owner = await identities.owner_of(org_id, platform, external_id)
+    if doc is None:
+        if owner is None:
+            owner = await identities.claim_for_new_customer(org_id, platform, external_id)
+        doc = await coll.find_one_and_update(
+            {"_id": owner, "orgId": org_id},
+            update,
+            upsert=True,
+            return_document=ReturnDocument.AFTER,
+        )
+    customer = Customer.model_validate(doc)
+    return customer, customer.created_at == now
+
+
+# Fields every customer document carries, so filters and segments never meet a missing one.
+_NEW_CUSTOMER: dict[str, Any] = {
+    "isActive": True,
+    "metadata": {},
+    "tags": [],
+    "status": CustomerStatus.ACTIVE.value,
+    "totalOrders": 0,
+    "totalRevenue": 0.0,
+}
+
+
+# --- the CRM side: customers created and edited by people ------------------------------
+
+
+@dataclass
+class CustomerFields:
+    """What a person may set on a customer; None leaves a field as it is on update."""
+
+    name: str | None = None
+    email: str | None = None
+    phone: str | None = None
+    tags: list[str] | None = None
+    notes: str | None = None
+    status: CustomerStatus | None = None
+    city: str | None = None
+    birthday: datetime | None = None
+    anniversary: datetime | None = None
+    avatar: str | None = None
+    metadata: dict[str, Any] | None = None
+
+
+def _normalised_contacts(fields: CustomerFields) -> tuple[str | None, str | None]:
+    details: dict[str, str] = {}
+    email = phone = None
+    if fields.email:
+        try:
+            email = identities.normalise_email(fields.email)
+        except ValueError as exc:
+            details["email"] = str(exc)
+    if fields.phone:
+        try:
+            phone = identities.normalise_phone(fields.phone)
+        except ValueError as exc:
+            details["phone"] = str(exc)
+    if details:
+        raise ValidationFailed("Invalid contact details", details=details)
+    return email, phone
+
+
+def _tags(tags: list[str]) -> list[str]:
+    # Trimmed, blank ones dropped, first spelling of each kept in order.
+    return list(dict.fromkeys(t.strip() for t in tags if t.strip()))
+
+
+async def create(publisher: EventPublisher, actor: User, fields: CustomerFields) -> Customer:
+    if not fields.name or not fields.name.strip():
+        raise ValidationFailed("A customer needs a name", details={"name": "required"})
+    email, phone = _normalised_contacts(fields)
+    customer = Customer(
+        org_id=actor.org_id,
+        name=fields.name.strip(),
+        email=email,
+        phone=phone,
+        tags=_tags(fields.tags or []),
+        notes=fields.notes,
+        status=fields.status or CustomerStatus.ACTIVE,
+        city=fields.city,
+        birthday=fields.birthday,
+        anniversary=fields.anniversary,
+        avatar=fields.avatar,
+        metadata=fields.metadata or {},
+        identities=identities.contact_identities(email, phone),
+    )
+    # Claims first: a duplicate e-mail or phone is a 409 before anything is written.
+    await identities.claim(customer, customer.identities)
+    try:
+        await customer.insert()
+    except BaseException:
+        await identities.release(customer.org_id, customer.id, customer.identities)
+        raise
+    await audit.record(actor, "customer.create", "customer", customer.id, _summary(customer))
+    await publisher.publish(
+        customer.org_id, events.CUSTOMER_CREATED, customer_view(customer).dump()
+    )
+    return customer
+
+
+async def update(
+    publisher: EventPublisher,
+    actor: User,
+    customer_id: str,
+    fields: CustomerFields,
+    given: set[str],
+) -> Customer:
+    """Change the fields named in `given` (None there clears e-mail, phone, notes ...)."""
+    customer = await get(actor.org_id, customer_id)
+    if "name" in given and not (fields.name or "").strip():
+        raise ValidationFailed("A customer needs a name", details={"name": "required"})
+    email, phone = _normalised_contacts(fields)
+    changes: dict[str, Any] = {}
+    for name in given:
+        value = getattr(fields, name)
+        if name == "email":
+            value = email
+        elif name == "phone":
+            value = phone
+        elif name == "tags":
+            value = _tags(value or [])
+        elif name == "name":
+            value = value.strip()
+        elif name == "metadata":
+            value = value or {}
+        elif name == "status" and value is None:
+            raise ValidationFailed("Status cannot be empty", details={"status": "required"})
+        changes[name] = value
+
+    old_contacts = identities.contact_identities(customer.email, customer.phone)
+    new_contacts = identities.contact_identities(
+        changes.get("email", customer.email), changes.get("phone", customer.phone)
+    )
+    gained = [i for i in new_contacts if i not in customer.identities]
+    lost = [i for i in old_contacts if i not in new_contacts]
+    await identities.claim(customer, gained)
+    for field, value in changes.items():
+        setattr(customer, field, value)
+    customer.identities = [i for i in customer.identities if i not in lost] + gained
+    customer.updated_at = utcnow()
+    await customer.save()
+    await identities.release(customer.org_id, customer.id, lost)
+    await audit.record(
+        actor, "customer.update", "customer", customer.id, {"fields": sorted(changes)}
+    )
+    await publisher.publish(
+        customer.org_id, events.CUSTOMER_UPDATED, customer_view(customer).dump()
+    )
+    return customer
+
+
+async def delete(publisher: EventPublisher, actor: User, customer_id: str) -> None:
+    """Erase a customer and their closed conversations. Refused while they have orders (an
+    accounting record: set the status to inactive instead) or an open ticket (close it)."""
+    customer = await get(actor.org_id, customer_id)
+    if await Order.find(Order.org_id == actor.org_id, Order.customer_id == customer.id).count():
+        raise Conflict(
+            "This customer has orders; set the status to inactive instead",
+            code="CUSTOMER_HAS_ORDERS",
+            details={"customerId": "has orders"},
+        )
+    open_ticket = await Ticket.find_one(
+        Ticket.org_id == actor.org_id,
+        Ticket.customer_id == customer.id,
+        {"status": {"$in": [TicketStatus.OPEN.value, TicketStatus.PENDING.value]}},
+    )
+    if open_ticket is not None:
+        raise Conflict(
+            "This customer has an open ticket; close it first",
+            code="CUSTOMER_HAS_OPEN_TICKET",
+            details={"ticketId": open_ticket.id},
+        )
+    ticket_ids = [
+        t["_id"]
+        async for t in Ticket.get_pymongo_collection().find(
+            {"orgId": actor.org_id, "customerId": customer.id}, {"_id": 1}
+        )
+    ]
+    # The customer first, so nothing half-deleted stays reachable; then what hung off them.
+    await Customer.get_pymongo_collection().delete_one({"_id": customer.id, "orgId": actor.org_id})
+    await identities.release(customer.org_id, customer.id, customer.identities)
+    if ticket_ids:
+        await Message.get_pymongo_collection().delete_many(
+            {"orgId": actor.org_id, "ticketId": {"$in": ticket_ids}}
+        )
+        await Ticket.get_pymongo_collection().delete_many(
+            {"orgId": actor.org_id, "_id": {"$in": ticket_ids}}
+        )
+    await audit.record(
+        actor,
+        "customer.delete",
+        "customer",
+        customer.id,
+        {"name": customer.name, "tickets": len(ticket_ids)},
+    )
+    await publisher.publish(customer.org_id, events.CUSTOMER_DELETED, {"id": customer.id})
+
+
+async def merge(
+    publisher: EventPublisher, actor: User, customer_id: str, other_id: str
+) -> Customer:
+    """Fold `other` into the customer: identities, tickets, orders and totals move over,
+    blanks are filled from the other, and the other is deleted. One transaction."""
+    customer = await get(actor.org_id, customer_id)
+    if customer_id == other_id:
+        raise ValidationFailed(
+            "A customer cannot be merged with itself", details={"otherId": "same customer"}
+        )
+    try:
+        other = await get(actor.org_id, other_id)
+    except NotFound:
+        raise ValidationFailed(
+            "Unknown customer to merge", details={"otherId": "no such customer"}
+        ) from None
+
+    merged_identities = customer.identities + [
+        i for i in other.identities if i not in customer.identities
+    ]
+    changes: dict[str, Any] = {
+        "identities": [i.model_dump(by_alias=True, mode="json") for i in merged_identities],
+        "channelIds": list(dict.fromkeys(customer.channel_ids + other.channel_ids)),
+        "tags": list(dict.fromkeys(customer.tags + other.tags)),
+        "metadata": {**other.metadata, **customer.metadata},
+        "totalOrders": customer.total_orders + other.total_orders,
+        "totalRevenue": round(customer.total_revenue + other.total_revenue, 2),
+        "updatedAt": utcnow(),
+    }
+    for field in (
+        "email",
+        "phone",
+        "notes",
+        "city",
+        "birthday",
+        "anniversary",
+        "avatar",
+        "platform",
+        "external_id",
+    ):
+        if getattr(customer, field) is None and getattr(other, field) is not None:
+            value = getattr(other, field)
+            changes[_camel(field)] = value.value if field == "platform" else value
+    if customer.name in ("", customer.external_id) and other.name not in ("", other.external_id):
+        changes["name"] = other.name
+    if other.last_order_date and (
+        customer.last_order_date is None or other.last_order_date > customer.last_order_date
+    ):
+        changes["lastOrderDate"] = other.last_order_date
+    if other.last_message_at and (
+        customer.last_message_at is None or other.last_message_at > customer.last_message_at
+    ):
+        changes["lastMessageAt"] = other.last_message_at
+        changes["lastMessage"] = other.last_message
+
+    client = Customer.get_pymongo_collection().database.client
+    async with client.start_session() as session:
+        async with await session.start_transaction():
+            scope = {"orgId": actor.org_id, "customerId": other.id}
+            await Ticket.get_pymongo_collection().update_many(
+                scope, {"$set": {"customerId": customer.id}}, session=session
+            )
+            await Order.get_pymongo_collection().update_many(
+                scope, {"$set": {"customerId": customer.id}}, session=session
+            )
+            await identities.move_all(actor.org_id, other.id, customer.id, session=session)
+            await Customer.get_pymongo_collection().update_one(
+                {"_id": customer.id, "orgId": actor.org_id}, {"$set": changes}, session=session
+            )
+            await Customer.get_pymongo_collection().delete_one(
+                {"_id": other.id, "orgId": actor.org_id}, session=session
+            )
+    merged = await get(actor.org_id, customer.id)
+    await audit.record(
+        actor,
+        "customer.merge",
+        "customer",
+        customer.id,
+        {"otherId": other.id, "otherName": other.name},
+    )
+    await publisher.publish(
+        actor.org_id, events.CUSTOMER_DELETED, {"id": other.id, "mergedInto": customer.id}
+    )
+    await publisher.publish(actor.org_id, events.CUSTOMER_UPDATED, customer_view(merged).dump())
+    return merged
+
+
+def _camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(part.title() for part in rest)
+
+
+def _summary(customer: Customer) -> dict[str, Any]:
+    # Audit metadata: who, not the whole record.
+    return {
+        "name": customer.name,
+        "hasEmail": bool(customer.email),
+        "hasPhone": bool(customer.phone),
+    }
 
 
 async def tickets_of(
@@ -74,7 +508,8 @@ async def platform_counts(org_id: str) -> PlatformCountsView:
     ]
     counts = _zero_per_platform()
     for row in await (await Customer.get_pymongo_collection().aggregate(pipeline)).to_list():
-        counts[row["_id"]] = row["count"]
+        if row["_id"] in counts:  # customers created by hand have no platform
+            counts[row["_id"]] = row["count"]
     return PlatformCountsView(**counts)
 
 
@@ -102,7 +537,8 @@ async def dashboard(org_id: str) -> CustomerDashboardView:
     rows = await (await Customer.get_pymongo_collection().aggregate(pipeline)).to_list()
     by_platform = _zero_per_platform()
     for row in rows:
-        by_platform[row["_id"]] = row["total"]
+        if row["_id"] in by_platform:
+            by_platform[row["_id"]] = row["total"]
     recent = (
         await Ticket.find(Ticket.org_id == org_id)
         .sort(-Ticket.last_activity_at, -Ticket.id)

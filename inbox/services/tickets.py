@@ -143,21 +143,24 @@ async def create(
     customer = await Customer.find_one(Customer.org_id == org_id, Customer.id == customer_id)
     if customer is None:
         raise ValidationFailed("Unknown customer", details={"customerId": "no such customer"})
-    if customer.platform != channel.type:
+    # The conversation is with the customer's identity on this channel's platform.
+    thread_id = next(
+        (i.external_id for i in customer.identities if i.platform == channel.type), None
+    )
+    if thread_id is None:
+        on = sorted({i.platform.value for i in customer.identities}) or ["no platform"]
         raise ValidationFailed(
             "Customer is not on this channel's platform",
-            details={
-                "customerId": f"customer is on {customer.platform}, channel is {channel.type}"
-            },
+            details={"customerId": f"customer is on {', '.join(on)}, channel is {channel.type}"},
         )
     ticket = Ticket(
         org_id=org_id,
         channel_id=channel.id,
         customer_id=customer.id,
-        external_thread_id=customer.external_id,
+        external_thread_id=thread_id,
         subject=subject,
         priority=priority,
-        open_key=open_key(channel.id, customer.external_id),
+        open_key=open_key(channel.id, thread_id),
     )
     try:
         await ticket.insert()

@@ -9,3 +9,4 @@ from inbox.views.dashboard import *  # noqa: F403
 from inbox.views.hooks import *  # noqa: F403
 from inbox.views.orders import *  # noqa: F403
 from inbox.views.segments import *  # noqa: F403
+from inbox.views.customers import *  # noqa: F403

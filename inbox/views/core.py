@@ -77,15 +77,34 @@ class ChannelRef(Ref):
 
 
 class CustomerRef(Ref):
+    platform: d.ChannelType | None
+
+
+class IdentityView(View):
     platform: d.ChannelType
+    external_id: str = Field(description="The customer's id there: wa_id, PSID, IGSID, address")
 
 
 class CustomerView(View):
     id: str
     name: str
     avatar: str | None
-    platform: d.ChannelType
-    external_id: str
+    platform: d.ChannelType | None = Field(
+        description="Where the customer first wrote from; null when created by hand or by an order"
+    )
+    external_id: str | None
+    identities: list[IdentityView]
+    email: str | None
+    phone: str | None = Field(description="E.164")
+    tags: list[str]
+    notes: str | None
+    status: d.CustomerStatus
+    city: str | None
+    birthday: datetime | None
+    anniversary: datetime | None
+    total_orders: int
+    total_revenue: float = Field(description="Sum of the totals of orders not cancelled")
+    last_order_date: datetime | None
     last_message_at: datetime | None
     last_message: str | None
     is_active: bool
@@ -297,6 +316,8 @@ class PlatformCountsView(BaseModel):
     WHATSAPP: int = 0
     TWITTER: int = 0
     LINKEDIN: int = 0
+    EMAIL: int = 0
+    SMS: int = 0
     MOCK: int = 0
 
     def dump(self) -> dict[str, Any]:

@@ -167,6 +167,8 @@ async def test_platform_counts_include_every_platform_with_zeros(admin, web_url,
         "INSTAGRAM": 1,
         "FACEBOOK": 0,
         "TWITTER": 0,
+        "EMAIL": 0,
+        "SMS": 0,
         "LINKEDIN": 0,
         "MOCK": 0,
     }
@@ -202,6 +204,8 @@ async def test_the_dashboard_counts_customers_and_shows_recent_conversations(adm
         "WHATSAPP": 0,
         "INSTAGRAM": 0,
         "TWITTER": 0,
+        "EMAIL": 0,
+        "SMS": 0,
     }
     recent = board["recentConversations"]
     assert len(recent) == 10

@@ -8,15 +8,29 @@ from pydantic import ConfigDict, Field, field_validator
 from pydantic.alias_generators import to_camel
 
 from inbox.documents import HookDeliveryStatus
+from inbox.services import outbound_webhooks as hooks_service
 from web.schemas import Body
 
 EventName = Annotated[str, Field(min_length=1, max_length=100)]
+
+
+def _list_event_names(schema: dict[str, Any]) -> None:
+    """Show the names in /openapi.json. They are checked by the service rather than by an
+    enum, so that an unknown name is a 400 naming it."""
+    items = schema.get("items")
+    names = ["*", *hooks_service.subscribable_events()]
+    if isinstance(items, dict):
+        items["enum"] = names
+    for option in schema.get("anyOf", []):
+        if option.get("type") == "array" and isinstance(option.get("items"), dict):
+            option["items"]["enum"] = names
+
 
 _URL = Field(
     min_length=1,
     max_length=2048,
     description="Where events are POSTed: an absolute http(s) URL",
-    examples=["https://shop.example.com/hooks/inbox"],
+    examples=["https://your-shop.example/hooks/inbox"],
 )
 _EVENTS_DESCRIPTION = (
     'Event names (GET .../webhooks/events lists them), or ["*"] for every event; an '
@@ -30,7 +44,12 @@ _SECRET_DESCRIPTION = (
 
 class WebhookCreateBody(Body):
     url: str = _URL
-    events: list[EventName] = Field(min_length=1, max_length=100, description=_EVENTS_DESCRIPTION)
+    events: list[EventName] = Field(
+        min_length=1,
+        max_length=100,
+        description=_EVENTS_DESCRIPTION,
+        json_schema_extra=_list_event_names,
+    )
     secret: str | None = Field(
         default=None, min_length=16, max_length=256, description=_SECRET_DESCRIPTION
     )
@@ -45,7 +64,11 @@ class WebhookUpdateBody(Body):
         default=None, min_length=1, max_length=2048, description="An absolute http(s) URL"
     )
     events: list[EventName] | None = Field(
-        default=None, min_length=1, max_length=100, description=_EVENTS_DESCRIPTION
+        default=None,
+        min_length=1,
+        max_length=100,
+        description=_EVENTS_DESCRIPTION,
+        json_schema_extra=_list_event_names,
     )
     secret: str | None = Field(
         default=None,

@@ -162,7 +162,7 @@ def with_event(requests: list[Received], event: str) -> list[Received]:
 async def test_admins_manage_webhooks_and_the_secret_is_shown_only_once(admin):
     base = f"/orgs/{admin.org_id}/webhooks"
     created = await create_hook(
-        admin, "https://shop.example.com/hooks", ["order.created"], description="Shop"
+        admin, "https://shop.example.invalid/hooks", ["order.created"], description="Shop"
     )
     secret = created["secret"]
     assert secret.startswith("whsec_") and len(secret) > 30
@@ -170,7 +170,7 @@ async def test_admins_manage_webhooks_and_the_secret_is_shown_only_once(admin):
 
     status, got, _ = await admin.get(f"{base}/{created['id']}")
     assert status == 200 and "secret" not in got
-    assert got["url"] == "https://shop.example.com/hooks" and got["description"] == "Shop"
+    assert got["url"] == "https://shop.example.invalid/hooks" and got["description"] == "Shop"
 
     mine = await create_hook(admin, "http://127.0.0.1:9/x", ["*"], secret="my-own-secret-1234")
     assert mine["secret"] == "my-own-secret-1234" and mine["events"] == ["*"]
@@ -211,12 +211,12 @@ async def test_admins_manage_webhooks_and_the_secret_is_shown_only_once(admin):
 @pytest.mark.parametrize(
     ("body", "field"),
     [
-        ({"url": "ftp://example.com/x", "events": ["order.created"]}, "url"),
-        ({"url": "example.com/hook", "events": ["order.created"]}, "url"),
-        ({"url": "https://example.com/x", "events": []}, "events"),
-        ({"url": "https://example.com/x"}, "events"),
-        ({"url": "https://example.com/x", "events": ["*"], "secret": "short"}, "secret"),
-        ({"url": "https://example.com/x", "events": ["*"], "colour": "red"}, "colour"),
+        ({"url": "ftp://hooks.example.invalid/x", "events": ["order.created"]}, "url"),
+        ({"url": "hooks.example.invalid/hook", "events": ["order.created"]}, "url"),
+        ({"url": "https://hooks.example.invalid/x", "events": []}, "events"),
+        ({"url": "https://hooks.example.invalid/x"}, "events"),
+        ({"url": "https://hooks.example.invalid/x", "events": ["*"], "secret": "short"}, "secret"),
+        ({"url": "https://hooks.example.invalid/x", "events": ["*"], "colour": "red"}, "colour"),
     ],
 )
 async def test_bad_webhooks_are_400s_with_field_details(admin, body, field):
@@ -229,17 +229,22 @@ async def test_unknown_event_names_are_a_400_that_names_them(admin):
     base = f"/orgs/{admin.org_id}/webhooks"
     status, err, _ = await admin.post(
         base,
-        {"url": "https://example.com/x", "events": ["order.created", "order.exploded", "x.y"]},
+        {
+            "url": "https://hooks.example.invalid/x",
+            "events": ["order.created", "order.exploded", "x.y"],
+        },
     )
     assert status == 400 and err["code"] == "UNKNOWN_EVENTS"
     assert "order.exploded" in err["message"] and "x.y" in err["message"]
     assert "order.exploded" in err["details"]["events"]
     assert "order.created" not in err["details"]["events"]
 
-    hook = await create_hook(admin, "https://example.com/x", ["order.created"])
+    hook = await create_hook(admin, "https://hooks.example.invalid/x", ["order.created"])
     status, err, _ = await admin.put(f"{base}/{hook['id']}", {"events": ["order.vanished"]})
     assert status == 400 and "order.vanished" in err["details"]["events"]
-    status, err, _ = await admin.put(f"{base}/{hook['id']}", {"url": "gopher://example.com"})
+    status, err, _ = await admin.put(
+        f"{base}/{hook['id']}", {"url": "gopher://hooks.example.invalid"}
+    )
     assert status == 400 and "url" in err["details"]
     status, err, _ = await admin.get(f"{base}/{hook['id']}/deliveries", params={"status": "lost"})
     assert status == 400 and "status" in err["details"]
@@ -247,11 +252,11 @@ async def test_unknown_event_names_are_a_400_that_names_them(admin):
 
 async def test_agents_get_403_and_other_orgs_get_404(admin, web_url, http):
     base = f"/orgs/{admin.org_id}/webhooks"
-    hook = await create_hook(admin, "https://example.com/x", ["*"])
+    hook = await create_hook(admin, "https://hooks.example.invalid/x", ["*"])
     agent = await invite_agent(admin, web_url, http)
     for method, path, body in [
         ("GET", base, None),
-        ("POST", base, {"url": "https://example.com/y", "events": ["*"]}),
+        ("POST", base, {"url": "https://hooks.example.invalid/y", "events": ["*"]}),
         ("GET", f"{base}/{hook['id']}", None),
         ("PUT", f"{base}/{hook['id']}", {"isActive": False}),
         ("DELETE", f"{base}/{hook['id']}", None),

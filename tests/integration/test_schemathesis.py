@@ -113,6 +113,16 @@ async def _real_ids(admin: Api) -> dict[str, str]:
         )
         if status == 201:
             ids["orderId"] = order["id"]
+    # An outbound webhook (to a closed local port) and its test delivery.
+    status, hook, _ = await admin.post(
+        f"/orgs/{admin.org_id}/webhooks",
+        {"url": "http://127.0.0.1:9/fuzz", "events": ["order.created"]},
+    )
+    if status == 201:
+        ids["webhookId"] = hook["id"]
+        status, delivery, _ = await admin.post(f"/orgs/{admin.org_id}/webhooks/{hook['id']}/test")
+        if status == 202:
+            ids["deliveryId"] = delivery["id"]
     return ids
 
 

@@ -25,7 +25,7 @@ def test_signature_is_the_hex_hmac_sha256_of_the_raw_body() -> None:
 
 
 @pytest.mark.parametrize(
-    "url", ["https://shop.example.com/hooks", "http://127.0.0.1:8081/x?token=1", "HTTPS://A.B/"]
+    "url", ["https://shop.example.invalid/hooks", "http://127.0.0.1:8081/x?token=1", "HTTPS://A.B/"]
 )
 def test_http_and_https_urls_are_accepted_as_given(url: str) -> None:
     assert hooks.check_url(url) == url
@@ -34,9 +34,9 @@ def test_http_and_https_urls_are_accepted_as_given(url: str) -> None:
 @pytest.mark.parametrize(
     "url",
     [
-        "ftp://example.com/x",
+        "ftp://hooks.example.invalid/x",
         "javascript:alert(1)",
-        "example.com/hooks",
+        "hooks.example.invalid/hooks",
         "https://",
         "http://[::1",
         "http://host:notaport/",

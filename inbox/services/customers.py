@@ -28,6 +28,7 @@ from inbox.documents import (
 from inbox.errors import Conflict, NotFound, ValidationFailed
 from inbox.ports import EventPublisher
 from inbox.services import audit, identities
+from inbox.services import orders as order_service
 from inbox.services import tickets as ticket_service
 from inbox.views import (
     CustomerDashboardView,
@@ -36,7 +37,6 @@ from inbox.views import (
     customer_view,
 )
 from inbox.views.customers import CustomerDetailView
-from inbox.views.orders import OrderView, order_view
 
 RECENT_CONVERSATIONS = 10
 RECENT_ON_DETAIL = 5
@@ -111,18 +111,8 @@ async def detail(org_id: str, customer_id: str) -> CustomerDetailView:
     return CustomerDetailView(
         **customer_view(customer).model_dump(),
         recent_tickets=await ticket_service.views(tickets),
-        recent_orders=await recent_orders(org_id, customer),
+        recent_orders=await order_service.recent_orders(org_id, customer.id, RECENT_ON_DETAIL),
     )
-
-
-async def recent_orders(org_id: str, customer: Customer) -> list[OrderView]:
-    orders = (
-        await Order.find(Order.org_id == org_id, Order.customer_id == customer.id)
-        .sort(-Order.created_at)
-        .limit(RECENT_ON_DETAIL)
-        .to_list()
-    )
-    return [order_view(o, customer) for o in orders]
 
 
 # --- the stream worker's side: who wrote -----------------------------------------------

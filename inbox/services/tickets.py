@@ -21,6 +21,7 @@ from inbox.documents import (
 from inbox.errors import Conflict, NotFound, ValidationFailed
 from inbox.ports import EventPublisher
 from inbox.services import audit
+from inbox.services import orders as order_service
 from inbox.views import TicketView, message_view, ticket_view
 
 UNASSIGNED = "unassigned"
@@ -120,6 +121,12 @@ async def get_with_messages(org_id: str, ticket_id: str, limit: int = 200) -> di
     )
     out = (await view(ticket)).dump()
     out["messages"] = [message_view(m, users.get(m.sender_user_id or "")).dump() for m in msgs]
+    # What the agent needs next to the conversation: the customer's latest orders.
+    out["recentOrders"] = (
+        [o.dump() for o in await order_service.recent_orders(org_id, ticket.customer_id)]
+        if ticket.customer_id
+        else []
+    )
     return out
 
 

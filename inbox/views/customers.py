@@ -1,15 +1,20 @@
-"""The customer as the agent's side panel shows it: the record, latest tickets and orders."""
+"""Inbox views that join the commerce side: the customer's panel and the ticket detail, each
+with the customer's latest orders."""
 
 from __future__ import annotations
 
 from pydantic import Field
 
-from inbox.views.core import CustomerView, TicketView
+from inbox.views.core import CustomerView, TicketView, TicketWithMessagesView
 from inbox.views.orders import OrderView
 
-__all__ = ["CustomerDetailView"]
+__all__ = ["CustomerDetailView", "TicketDetailView"]
 
 
 class CustomerDetailView(CustomerView):
     recent_tickets: list[TicketView] = Field(description="Latest tickets, newest activity first")
     recent_orders: list[OrderView] = Field(description="Latest orders, newest first")
+
+
+class TicketDetailView(TicketWithMessagesView):
+    recent_orders: list[OrderView] = Field(description="The customer's latest orders, newest first")

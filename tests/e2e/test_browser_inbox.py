@@ -264,3 +264,31 @@ async def test_the_inbox_works_at_phone_width(admin: Api, graph, tabs):
     await page.get_by_role("button", name="← Back").click()
     await expect(item).to_be_visible()
     await expect(page).to_have_url(re.compile(r"/inbox$"))
+
+
+async def test_the_customer_panel_shows_lifetime_value_and_recent_orders(admin: Api, graph, tabs):
+    channel = await wa_channel(admin, graph)
+    wa_id = new_wa_id()
+    await customer_writes(admin, channel, wa_id, "Nadia Petrova", "Did my order ship?")
+    ticket = await ticket_of(admin, wa_id)
+    status, product, _ = await admin.post(
+        f"/orgs/{admin.org_id}/products", {"name": "Linen shirt", "price": 45.5, "stockQuantity": 9}
+    )
+    assert status == 201, product
+    status, order, _ = await admin.post(
+        f"/orgs/{admin.org_id}/orders",
+        {
+            "customerId": ticket["customer"]["id"],
+            "items": [{"productId": product["id"], "quantity": 2}],
+        },
+    )
+    assert status == 201, order
+
+    tab = await tabs(admin, f"/inbox/{ticket['id']}")
+    page = tab.page
+    await live(tab)
+    panel = page.locator("#customer-body")
+    await expect(panel).to_contain_text("Lifetime value")
+    await expect(panel).to_contain_text("91.00 · 1 order")
+    await expect(panel.locator(".orders li")).to_contain_text(order["orderNumber"])
+    await expect(panel.locator(".orders li")).to_contain_text("pending")

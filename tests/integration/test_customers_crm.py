@@ -305,3 +305,32 @@ async def test_another_orgs_customer_is_not_found(admin, web_url, http):
     assert status == 404
     status, _, _ = await other.get(f"/orgs/{admin.org_id}/customers")
     assert status in (403, 404)
+
+
+async def test_a_ticket_shows_its_customers_recent_orders(admin, db):
+    status, channel, _ = await admin.post(
+        f"/orgs/{admin.org_id}/channels", {"type": "MOCK", "name": "Dev", "config": {}}
+    )
+    assert status == 201
+    sender = f"mock-{uuid.uuid4().hex[:8]}"
+    payload = p.mock_text(f"m-{uuid.uuid4().hex}", sender, "where is it?", timestamp=None)
+    assert (await admin.webhook(channel["id"], payload, None))[0] == 200
+
+    async def ticket() -> dict | None:
+        status, found, _ = await admin.get(
+            f"/orgs/{admin.org_id}/tickets?channelId={channel['id']}"
+        )
+        return found[0] if status == 200 and found else None
+
+    summary = await eventually(ticket)
+    customer_id = summary["customer"]["id"]
+    older = await add_order(admin.org_id, customer_id, 12.5)
+    newer = await add_order(admin.org_id, customer_id, 99.0)
+
+    status, detail, _ = await admin.get(f"/orgs/{admin.org_id}/tickets/{summary['id']}")
+    assert status == 200, detail
+    assert [o["orderNumber"] for o in detail["recentOrders"]] == [
+        newer.order_number,
+        older.order_number,
+    ]
+    assert detail["recentOrders"][0]["total"] == 99.0 and detail["messages"]

@@ -6,7 +6,7 @@ from aiohttp import web
 
 from inbox.services import messages as message_service
 from inbox.services import tickets as ticket_service
-from inbox.views import MessageView, TicketView, TicketWithMessagesView
+from inbox.views import MessageView, TicketDetailView, TicketView
 from web import keys
 from web.auth import authenticated, current_user
 from web.openapi import spec
@@ -45,7 +45,11 @@ async def list_tickets(request: web.Request) -> web.Response:
     )
 
 
-@spec("Get a ticket with its messages", tags=["tickets"], response=TicketWithMessagesView)
+@spec(
+    "Get a ticket with its messages and the customer's latest orders",
+    tags=["tickets"],
+    response=TicketDetailView,
+)
 @authenticated()
 async def get(request: web.Request) -> web.Response:
     data = await ticket_service.get_with_messages(

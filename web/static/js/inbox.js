@@ -724,6 +724,9 @@ function insertMacro(m) {
 
 // ---- customer panel ---------------------------------------------------------------------
 
+const moneyFormat = new Intl.NumberFormat(undefined, { minimumFractionDigits: 2, maximumFractionDigits: 2 });
+const money = (n) => moneyFormat.format(Number(n) || 0);
+
 async function loadCustomer(ticket) {
   const body = $("#customer-body");
   const ref = ticket.customer;
@@ -760,10 +763,38 @@ async function loadCustomer(ticket) {
       el("dt", {}, "Platform"),
       el("dd", {}, platformBadge(customer.platform)),
       customer.externalId ? [el("dt", {}, "Contact"), el("dd.mono", {}, customer.externalId)] : null,
+      customer.email ? [el("dt", {}, "E-mail"), el("dd", {}, el("a", { href: `mailto:${customer.email}` }, customer.email))] : null,
+      customer.phone ? [el("dt", {}, "Phone"), el("dd.mono", {}, customer.phone)] : null,
+      customer.tags && customer.tags.length ? [el("dt", {}, "Tags"), el("dd", {}, customer.tags.map((t) => [el("span.pill", {}, t), " "]))] : null,
+      customer.totalOrders !== undefined
+        ? [
+            el("dt", {}, "Lifetime value"),
+            el("dd", {}, `${money(customer.totalRevenue)} · ${customer.totalOrders} order${customer.totalOrders === 1 ? "" : "s"}`),
+          ]
+        : null,
       customer.lastMessageAt ? [el("dt", {}, "Last message"), el("dd", {}, fullTime(customer.lastMessageAt))] : null,
       customer.createdAt ? [el("dt", {}, "First seen"), el("dd", {}, fullTime(customer.createdAt))] : null,
       meta.map(([k, v]) => [el("dt", {}, k), el("dd", {}, String(v))]),
     ),
+    el("h3", {}, "Recent orders"),
+    customer.recentOrders && customer.recentOrders.length
+      ? el(
+          "ul.orders",
+          {},
+          customer.recentOrders.map((o) =>
+            el(
+              "li",
+              {},
+              el("span.mono", {}, o.orderNumber),
+              " ",
+              money(o.total),
+              " ",
+              pill(o.status),
+              el("div.muted.small", {}, `${o.items.length} item${o.items.length === 1 ? "" : "s"} · ${shortTime(o.createdAt)}`),
+            ),
+          ),
+        )
+      : el("p.muted", {}, "No orders yet."),
     el("h3", {}, "Tickets"),
     others.length
       ? el(

@@ -124,8 +124,9 @@ async def _for_inbound_message(org_id: str, data: dict[str, Any]) -> list[Notifi
     if data.get("direction") != Direction.INBOUND.value or not data.get("id"):
         return []
     ticket = await Ticket.find_one(Ticket.org_id == org_id, Ticket.id == data.get("ticketId"))
-    message = await Message.find_one(Message.org_id == org_id, Message.id == data["id"])
-    if ticket is None or message is None:
+    # By id alone (messages carry no (orgId, _id) index, see inbox/documents); org checked here.
+    message = await Message.find_one(Message.id == data["id"])
+    if ticket is None or message is None or message.org_id != org_id:
         return []
     customer = (
         await Customer.find_one(Customer.org_id == org_id, Customer.id == ticket.customer_id)

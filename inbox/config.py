@@ -75,6 +75,11 @@ class Settings:
     webhook_retry_window_seconds: float = 24 * 3600.0
     webhook_timeout_seconds: float = 10.0
     webhook_concurrency: int = 32
+    # Automation rules: the length of one unit of `delayMinutes` (tests shorten the minute),
+    # also how often the birthday/anniversary scan looks for rules not yet scanned today;
+    # and the timeout of a call_webhook action's POST.
+    automation_delay_unit_seconds: float = 60.0
+    automation_webhook_timeout_seconds: float = 5.0
 
     @classmethod
     def from_env(cls, **overrides: Any) -> Settings:

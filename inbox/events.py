@@ -41,5 +41,8 @@ CAMPAIGN_FAILED = "campaign.failed"
 MESSAGE_SENT = "message.sent"
 EMAIL_SENT = "email.sent"
 AUTOMATION_TRIGGERED = "automation.triggered"
+# There is no cart in this product yet: a storefront may publish this ({"customerId", ...})
+# and cart_abandoned automation rules fire on it.
+CART_ABANDONED = "cart.abandoned"
 # Outbound webhooks: sent by `POST .../webhooks/{id}/test` to that one subscription only.
 WEBHOOK_TEST = "webhook.test"

@@ -23,7 +23,7 @@ from inbox.documents import Channel
 from inbox.services import messages as message_service
 from inbox.services import threading as threading_service
 from inbox.services import webhooks as webhook_service
-from streams import campaigns, notifications, topics, webhooks
+from streams import automation, campaigns, notifications, topics, webhooks
 from streams.context import WorkerContext
 from streams.records import InboundRecord, OutboundRecord, thread_key
 
@@ -150,6 +150,7 @@ def create_app(settings: Settings) -> tuple[faust.App, WorkerContext]:
     notifications.register(app, ctx)  # events topic -> users' notifications
     campaigns.register(app, ctx)  # campaign topic -> sends; scheduled starts; sweeper
     webhooks.register(app, ctx)  # events topic -> outbound webhook deliveries; retries
+    automation.register(app, ctx)  # events topic -> automation rules; delayed runs; birthdays
 
     @app.on_before_shutdown.connect  # type: ignore[misc]
     async def _close(sender: faust.App, **kwargs: Any) -> None:

@@ -60,6 +60,8 @@ def settings(service_urls: ServiceURLs, tmp_path_factory: pytest.TempPathFactory
         rate_limit_key_prefix=f"ratelimit-test{run}",
         # Outbound webhook retries after 0.2 s, 0.6 s, 1.8 s ... instead of 10 s, 30 s ...
         webhook_retry_base_seconds=0.2,
+        # Automation `delayMinutes` count seconds here (and birthdays are scanned every second).
+        automation_delay_unit_seconds=1.0,
     )
 
 

@@ -8,6 +8,7 @@ from web import openapi
 from web.handlers import (
     analytics,
     auth,
+    automation,
     campaigns,
     categories,
     channels,
@@ -159,6 +160,15 @@ def setup_routes(app: web.Application) -> None:
     r.add_get("/orgs/{orgId}/notifications", notifications.list_notifications)
     r.add_patch("/orgs/{orgId}/notifications/mark-all-read", notifications.mark_all_read)
     r.add_patch("/orgs/{orgId}/notifications/{notificationId}/read", notifications.mark_read)
+
+    # Automation rules (ADMIN writes) and their logs.
+    r.add_get("/orgs/{orgId}/automation/rules", automation.list_rules)
+    r.add_post("/orgs/{orgId}/automation/rules", automation.create)
+    r.add_get("/orgs/{orgId}/automation/rules/{ruleId}", automation.get)
+    r.add_put("/orgs/{orgId}/automation/rules/{ruleId}", automation.update)
+    r.add_delete("/orgs/{orgId}/automation/rules/{ruleId}", automation.delete)
+    r.add_post("/orgs/{orgId}/automation/rules/{ruleId}/toggle", automation.toggle)
+    r.add_get("/orgs/{orgId}/automation/rules/{ruleId}/logs", automation.logs)
 
     # Outbound webhooks (ADMIN). Fixed `events` before `{webhookId}`.
     r.add_get("/orgs/{orgId}/webhooks", outbound_webhooks.list_webhooks)

@@ -3,6 +3,7 @@
 Import from here (`from inbox.views import TicketView`).
 """
 
+from inbox.views.automation import *  # noqa: F403
 from inbox.views.catalogue import *  # noqa: F403
 from inbox.views.core import *  # noqa: F403
 from inbox.views.dashboard import *  # noqa: F403

@@ -123,6 +123,17 @@ async def _real_ids(admin: Api) -> dict[str, str]:
         status, delivery, _ = await admin.post(f"/orgs/{admin.org_id}/webhooks/{hook['id']}/test")
         if status == 202:
             ids["deliveryId"] = delivery["id"]
+    # An automation rule, so its operations and its log are fuzzed past the 404.
+    status, rule, _ = await admin.post(
+        f"/orgs/{admin.org_id}/automation/rules",
+        {
+            "name": "Fuzzed rule",
+            "trigger": {"type": "order_placed"},
+            "actions": [{"type": "add_tag", "tag": "fuzzed"}],
+        },
+    )
+    if status == 201:
+        ids["ruleId"] = rule["id"]
     return ids
 
 

@@ -8,9 +8,11 @@ result = await connector.send(http, config_with_api_base_url, outbound)
 from __future__ import annotations
 
 from connectors.base import ChannelType, Connector
+from connectors.email import EmailConnector
 from connectors.instagram import InstagramConnector
 from connectors.messenger import MessengerConnector
 from connectors.mock import MockConnector
+from connectors.sms import SmsConnector
 from connectors.whatsapp import WhatsAppConnector
 
 # Connectors are stateless, so one shared instance per type serves every channel.
@@ -19,6 +21,8 @@ _CONNECTORS: dict[ChannelType, Connector] = {
     ChannelType.FACEBOOK: MessengerConnector(),
     ChannelType.INSTAGRAM: InstagramConnector(),
     ChannelType.MOCK: MockConnector(),
+    ChannelType.EMAIL: EmailConnector(),
+    ChannelType.SMS: SmsConnector(),
 }
 
 CONNECTED_TYPES: frozenset[ChannelType] = frozenset(_CONNECTORS)
@@ -35,9 +39,11 @@ def get_connector(channel_type: str) -> Connector | None:
 
 __all__ = [
     "CONNECTED_TYPES",
+    "EmailConnector",
     "InstagramConnector",
     "MessengerConnector",
     "MockConnector",
+    "SmsConnector",
     "WhatsAppConnector",
     "get_connector",
 ]

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Annotated, Any, Literal, Protocol
+from typing import Annotated, Any, Literal, Protocol, runtime_checkable
 
 import aiohttp
 from pydantic import BaseModel, ConfigDict, Field
@@ -163,3 +163,48 @@ class Connector(Protocol):
     async def test_connection(
         self, http: aiohttp.ClientSession, config: dict[str, Any]
     ) -> ConnectionResult: ...
+
+
+# -- connectors that check and read their own webhooks ---------------------------------------
+
+
+class WebhookRequest(BaseModel):
+    """One webhook POST, as a connector with its own webhook format needs to see it."""
+
+    body: bytes
+    headers: dict[str, str]
+    """Header names lower-cased."""
+    urls: list[str]
+    """The URLs the platform may have signed: the channel's public webhook URL first, then
+    the URL as this process received it (they differ behind a proxy)."""
+
+
+class WebhookRejected(ConnectorError):
+    """The webhook is not the platform's: no signature (`missing`) or a wrong one."""
+
+    def __init__(self, message: str, *, missing: bool = False):
+        super().__init__(message)
+        self.message = message
+        self.missing = missing
+
+
+class WebhooksUnsupported(ConnectorError):
+    """This channel type receives no webhooks at all (EMAIL)."""
+
+
+@runtime_checkable
+class OwnWebhookFormat(Protocol):
+    """Implemented by connectors whose webhooks are not Meta's signed JSON (SMS: Twilio's
+    signed form posts; EMAIL: none at all). Connectors without it get the Meta treatment:
+    `X-Hub-Signature-256` with the channel's `appSecret`, and a JSON object body."""
+
+    webhook_reply: tuple[str, str]
+    """(body, content type) answered to an accepted delivery."""
+
+    def verify_webhook(self, request: WebhookRequest, config: dict[str, Any]) -> None:
+        """Raise WebhookRejected (or WebhooksUnsupported) unless the platform sent it."""
+        ...
+
+    def decode_webhook(self, body: bytes) -> dict[str, Any]:
+        """The body as the payload `parse` takes; MalformedPayload when unreadable."""
+        ...

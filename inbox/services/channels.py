@@ -30,19 +30,25 @@ def validate_config(channel_type: ChannelType, config: dict[str, Any]) -> dict[s
     try:
         model = connector.config_model.model_validate(config)
     except ValidationError as exc:
+        # A rule over several keys (e.g. username with password) has no field: "config".
         details = {
-            "config." + ".".join(str(p) for p in err["loc"]): err["msg"] for err in exc.errors()
+            ".".join(["config", *(str(p) for p in err["loc"])]): err["msg"] for err in exc.errors()
         }
         raise ValidationFailed(f"Invalid {channel_type} channel config", details=details) from exc
     return model.model_dump(exclude_none=True)
 
 
 def resolved_config(settings: Settings, channel: Channel) -> dict[str, Any]:
-    """The config connectors receive: `apiBaseUrl` always set, per channel or global."""
-    return {
+    """The config connectors receive: `apiBaseUrl` always set, per channel or global; SMS
+    channels also get `statusCallbackUrl` (their own webhook URL unless configured), so the
+    gateway reports delivery there."""
+    config = {
         **channel.config,
         "apiBaseUrl": channel.config.get("apiBaseUrl") or settings.graph_api_base_url,
     }
+    if channel.type == ChannelType.SMS and not config.get("statusCallbackUrl"):
+        config["statusCallbackUrl"] = f"{settings.public_url.rstrip('/')}/webhook/{channel.id}"
+    return config
 
 
 async def create(

@@ -16,7 +16,14 @@ from typing import Any
 from pymongo.errors import DuplicateKeyError
 
 from connectors import get_connector, signature
-from connectors.base import MalformedPayload
+from connectors.base import (
+    Connector,
+    MalformedPayload,
+    OwnWebhookFormat,
+    WebhookRejected,
+    WebhookRequest,
+    WebhooksUnsupported,
+)
 from inbox.documents import Channel, WebhookDelivery, utcnow
 from inbox.errors import Forbidden, NotFound, Unauthorized, ValidationFailed
 from inbox.ports import Deps
@@ -49,27 +56,29 @@ def delivery_id(channel_id: str, raw_body: bytes) -> str:
 
 
 async def accept(
-    deps: Deps, channel_id: str, raw_body: bytes, signature_header: str | None
-) -> None:
+    deps: Deps,
+    channel_id: str,
+    raw_body: bytes,
+    signature_header: str | None,
+    *,
+    headers: dict[str, str] | None = None,
+    received_url: str | None = None,
+) -> tuple[str, str] | None:
+    """Verify, journal and hand over one delivery. Returns the (body, content type) the
+    platform expects back when it is not the default `{"ok": true}` (Twilio: TwiML)."""
     channel = await channel_service.get_for_webhook(channel_id)
     connector = get_connector(channel.type)
     if connector is None:
         raise NotFound(f"{channel.type} channels have no webhook connector yet")
-    app_secret = channel.config.get("appSecret")
-    # Every Meta channel has an appSecret (its config requires one); only a MOCK channel
-    # created without one accepts unsigned posts, for local development.
-    if app_secret:
-        if not signature_header:
-            raise Unauthorized("Missing X-Hub-Signature-256", code="SIGNATURE_MISSING")
-        if not signature.verify(app_secret, raw_body, signature_header):
-            raise Forbidden("Invalid X-Hub-Signature-256", code="SIGNATURE_INVALID")
-    try:
-        payload = json.loads(raw_body)
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
-        # RecursionError: hostile nesting ([[[[...]]]]) is refused like any other bad JSON.
-        raise ValidationFailed("Body is not valid JSON", code="INVALID_JSON") from exc
-    if not isinstance(payload, dict):
-        raise ValidationFailed("Body must be a JSON object", code="INVALID_JSON")
+    reply: tuple[str, str] | None = None
+    if isinstance(connector, OwnWebhookFormat):
+        # The connector checks its own signature and reads its own body format.
+        payload = _verify_own_format(
+            connector, channel, deps.settings.public_url, raw_body, headers or {}, received_url
+        )
+        reply = connector.webhook_reply
+    else:
+        payload = _verify_meta_format(channel, raw_body, signature_header)
 
     delivery = WebhookDelivery(
         id=delivery_id(channel.id, raw_body),
@@ -92,8 +101,72 @@ async def accept(
     try:
         await delivery.insert()
     except DuplicateKeyError:
-        return  # a redelivery of a body we already hold: it is (or will be) threaded once
+        return reply  # a redelivery of a body we already hold: it is (or will be) threaded once
     await hand_off(deps, channel, delivery.id, events, indexes=range(len(events)))
+    return reply
+
+
+def _verify_meta_format(
+    channel: Channel, raw_body: bytes, signature_header: str | None
+) -> dict[str, Any]:
+    app_secret = channel.config.get("appSecret")
+    # Every Meta channel has an appSecret (its config requires one); only a MOCK channel
+    # created without one accepts unsigned posts, for local development.
+    if app_secret:
+        if not signature_header:
+            raise Unauthorized("Missing X-Hub-Signature-256", code="SIGNATURE_MISSING")
+        if not signature.verify(app_secret, raw_body, signature_header):
+            raise Forbidden("Invalid X-Hub-Signature-256", code="SIGNATURE_INVALID")
+    try:
+        payload = json.loads(raw_body)
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+        # RecursionError: hostile nesting ([[[[...]]]]) is refused like any other bad JSON.
+        raise ValidationFailed("Body is not valid JSON", code="INVALID_JSON") from exc
+    if not isinstance(payload, dict):
+        raise ValidationFailed("Body must be a JSON object", code="INVALID_JSON")
+    return payload
+
+
+def public_webhook_url(public_url: str, channel_id: str) -> str:
+    """The URL shown on the channel, which the platform is configured with (and signs)."""
+    return f"{public_url.rstrip('/')}/webhook/{channel_id}"
+
+
+def _verify_own_format(
+    connector: OwnWebhookFormat,
+    channel: Channel,
+    public_url: str,
+    raw_body: bytes,
+    headers: dict[str, str],
+    received_url: str | None,
+) -> dict[str, Any]:
+    urls = [public_webhook_url(public_url, channel.id)]
+    if received_url:
+        query = received_url.partition("?")[2]
+        if query:  # the platform signs the URL it called, query string included
+            urls[0] += "?" + query
+        urls.append(received_url)
+    request = WebhookRequest(
+        body=raw_body, headers={k.lower(): v for k, v in headers.items()}, urls=urls
+    )
+    try:
+        connector.verify_webhook(request, channel.config)
+        return connector.decode_webhook(raw_body)
+    except WebhooksUnsupported as exc:
+        raise NotFound(str(exc), code="WEBHOOKS_UNSUPPORTED") from exc
+    except WebhookRejected as exc:
+        if exc.missing:
+            raise Unauthorized(exc.message, code="SIGNATURE_MISSING") from exc
+        raise Forbidden(exc.message, code="SIGNATURE_INVALID") from exc
+    except MalformedPayload as exc:
+        raise ValidationFailed(f"Unreadable body: {exc}", code="INVALID_BODY") from exc
+
+
+def decode_journaled(connector: Connector, body: str) -> dict[str, Any]:
+    """A journaled body as its connector's `parse` takes it (JSON unless it says otherwise)."""
+    if isinstance(connector, OwnWebhookFormat):
+        return connector.decode_webhook(body.encode())
+    return json.loads(body)
 
 
 async def hand_off(
@@ -160,7 +233,7 @@ async def redeliver_stale(deps: Deps, limit: int = 500) -> int:
                 {"_id": delivery.id}, {"$set": {"status": "FAILED"}}
             )
             continue
-        events = connector.parse(json.loads(delivery.body), channel.config)
+        events = connector.parse(decode_journaled(connector, delivery.body), channel.config)
         todo = [i for i in range(len(events)) if i not in set(delivery.done_events)]
         await hand_off(deps, channel, delivery.id, events, indexes=todo)
         await WebhookDelivery.get_pymongo_collection().update_one(

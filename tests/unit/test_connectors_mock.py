@@ -27,11 +27,13 @@ def parse(payload: Any) -> list[InboundMessage | StatusUpdate]:
     return mock.parse(payload, {})
 
 
-def test_connected_types_are_the_four_with_a_connector() -> None:
+def test_connected_types_are_the_ones_with_a_connector() -> None:
     assert CONNECTED_TYPES == {
         ChannelType.WHATSAPP,
         ChannelType.INSTAGRAM,
         ChannelType.FACEBOOK,
+        ChannelType.EMAIL,
+        ChannelType.SMS,
         ChannelType.MOCK,
     }
     assert isinstance(get_connector(ChannelType.MOCK), MockConnector)

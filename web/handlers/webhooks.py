@@ -33,11 +33,17 @@ async def verify(request: web.Request) -> web.Response:
 @spec(
     "Webhook delivery from the platform",
     description="Answered 2xx only once the delivery is durably journaled; redeliveries of "
-    "the same body change nothing.",
+    "the same body change nothing. Meta channels post JSON signed with `X-Hub-Signature-256`. "
+    "SMS channels take Twilio's form-encoded posts (incoming SMS and status callbacks) signed "
+    "with `X-Twilio-Signature`, and answer them with empty TwiML (`text/xml`). EMAIL channels "
+    "take no webhooks (404).",
     tags=["webhooks"],
     body=om.WebhookPayload,
     response=om.WebhookAccepted,
-    headers={"X-Hub-Signature-256": "`sha256=<hex HMAC of the body with the app secret>`"},
+    headers={
+        "X-Hub-Signature-256": "`sha256=<hex HMAC of the body with the app secret>`",
+        "X-Twilio-Signature": "SMS channels: base64 HMAC-SHA1 of the URL and sorted form fields",
+    },
     errors=[400, 401, 403, 413],
     auth=False,
 )
@@ -46,12 +52,17 @@ async def receive(request: web.Request) -> web.Response:
     if request.content_length is not None and request.content_length > limit:
         raise PayloadTooLarge(f"Webhook body exceeds {limit} bytes")
     raw = await _read_at_most(request, limit)
-    await webhook_service.accept(
+    reply = await webhook_service.accept(
         request.app[keys.DEPS],
         request.match_info["channelId"],
         raw,
         request.headers.get("X-Hub-Signature-256"),
+        headers=dict(request.headers),
+        received_url=str(request.url),
     )
+    if reply is not None:
+        text, content_type = reply
+        return web.Response(text=text, content_type=content_type)
     return web.json_response({"ok": True})
 
 

@@ -26,6 +26,7 @@ __all__ = [
     "TemplateRenderError",
     "customer_context",
     "render",
+    "render_html",
     "validate",
 ]
 
@@ -61,6 +62,8 @@ class _Sandbox(SandboxedEnvironment):
 
 
 _ENV = _Sandbox(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=True)
+# HTML e-mail bodies: the same sandbox, with customers' values HTML-escaped.
+_HTML_ENV = _Sandbox(undefined=StrictUndefined, autoescape=True, keep_trailing_newline=True)
 
 
 def customer_context(customer: Any) -> dict[str, Any]:
@@ -119,8 +122,17 @@ def validate_field(template: str, allowed: dict[str, Any], *, field: str) -> Non
 
 def render(template: str, context: dict[str, Any]) -> str:
     """Render in the sandbox; TemplateRenderError when a value is undefined or unsafe."""
+    return _render(_ENV, template, context)
+
+
+def render_html(template: str, context: dict[str, Any]) -> str:
+    """`render` for an HTML template: the values it inserts are HTML-escaped."""
+    return _render(_HTML_ENV, template, context)
+
+
+def _render(env: _Sandbox, template: str, context: dict[str, Any]) -> str:
     try:
-        out = _ENV.from_string(template).render(context)
+        out = env.from_string(template).render(context)
     except TemplateRenderError:
         raise
     except TemplateError as exc:

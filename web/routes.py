@@ -27,6 +27,7 @@ from web.handlers import (
     realtime,
     segments,
     tickets,
+    tracking,
     webhooks,
 )
 from web.handlers import audit as audit_logs
@@ -190,6 +191,10 @@ def setup_routes(app: web.Application) -> None:
 
     r.add_get("/webhook/{channelId}", webhooks.verify)
     r.add_post("/webhook/{channelId}", webhooks.receive)
+
+    # Campaign e-mail tracking: public, the token is the key.
+    r.add_get("/t/o/{token}.gif", tracking.open_pixel)
+    r.add_get("/t/c/{token}", tracking.click)
 
     r.add_get("/ws", realtime.websocket)
 

@@ -19,9 +19,16 @@ class CampaignCreateBody(Body):
     name: str = Field(min_length=1, max_length=200)
     message_template: str = Field(
         min_length=1,
-        max_length=4096,
+        max_length=65_536,
         description="Jinja2 template rendered per recipient: {{ customer.name }}, "
-        "{{ customer.externalId }}, {{ customer.platform }}, {{ customer.metadata.<key> }}",
+        "{{ customer.externalId }}, {{ customer.platform }}, {{ customer.metadata.<key> }}. "
+        "At most 4096 characters, except the HTML body of an EMAIL campaign (values inserted "
+        "into it are HTML-escaped)",
+    )
+    subject: str | None = Field(
+        default=None,
+        max_length=250,
+        description="EMAIL campaigns (required there): the subject, a template like the body",
     )
     scheduled_at: datetime | None = Field(
         default=None, description="When the worker starts it (must be in the future; UTC)"

@@ -477,6 +477,11 @@ class Campaign(_Base):
     # Last time a recipient finished: a SENDING campaign with no progress for a while has
     # its PENDING recipients handed to the stream again (the embedded broker is memory-only).
     progress_at: datetime | None = None
+    # EMAIL campaigns: the subject (a template like the body); opens and clicks counted
+    # once per recipient by the public tracking endpoints (inbox/services/email_campaigns.py).
+    subject: str | None = None
+    opened_count: int = 0
+    clicked_count: int = 0
 
     class Settings:
         name = "campaigns"
@@ -501,11 +506,18 @@ class CampaignRecipient(_Base):
     message_id: str | None = None
     ticket_id: str | None = None
     handed_off_at: datetime | None = None
+    # EMAIL: the unguessable token of this recipient's tracking URLs, the links its e-mail
+    # contained (the only targets a click may redirect to), and its first open and click.
+    tracking_token: str | None = None
+    tracked_links: list[str] = Field(default_factory=list)
+    opened_at: datetime | None = None
+    clicked_at: datetime | None = None
 
     class Settings:
         name = "campaign_recipients"
         indexes = [
             IndexModel([("campaignId", ASCENDING), ("recipientContact", ASCENDING)], unique=True),
+            IndexModel([("trackingToken", ASCENDING)]),
             IndexModel([("campaignId", ASCENDING), ("status", ASCENDING)]),
             IndexModel([("campaignId", ASCENDING), ("position", ASCENDING)]),
             IndexModel([("orgId", ASCENDING), ("campaignId", ASCENDING)]),

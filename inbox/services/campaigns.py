@@ -31,6 +31,8 @@ from redis.asyncio import Redis
 
 from connectors import get_connector
 from connectors.base import ChannelType, DeliveryStatus, Direction
+from connectors.email import normalise_address
+from connectors.sms import normalise_phone
 from inbox import events, templating
 from inbox.documents import (
     Campaign,
@@ -48,7 +50,7 @@ from inbox.documents import (
 )
 from inbox.errors import Conflict, NotFound, ValidationFailed
 from inbox.ports import Deps, EventPublisher
-from inbox.services import audit
+from inbox.services import audit, email_campaigns
 from inbox.services import messages as message_service
 from inbox.services import tickets as ticket_service
 from inbox.services.threading import public_message
@@ -71,6 +73,8 @@ MAX_MESSAGE_CHARS = 4096
 """Longest rendered message sent (WhatsApp's text limit; Messenger allows 2,000 UTF-8 bytes
 and refuses longer ones itself, which fails that recipient with the platform's reason)."""
 MAX_CONTACT_CHARS = 256
+# Longer limits per channel type: an e-mail's text part, and Twilio's longest SMS body.
+_MAX_CHARS_BY_TYPE = {ChannelType.EMAIL: 65_536, ChannelType.SMS: 1600}
 
 _WHATSAPP_NUMBER = re.compile(r"\+?\d{7,15}")
 _PHONE_FORMATTING = re.compile(r"[\s\-().]")
@@ -159,6 +163,8 @@ async def _stats(campaign: Campaign) -> CampaignStatsView:
         pending_count=by_status[RecipientStatus.PENDING],
         delivered_count=delivered,
         read_count=read,
+        opened_count=campaign.opened_count,
+        clicked_count=campaign.clicked_count,
     )
 
 
@@ -202,6 +208,7 @@ async def create(
     name: str,
     message_template: str,
     scheduled_at: datetime | None,
+    subject: str | None = None,
     publisher: EventPublisher | None = None,
 ) -> Campaign:
     """A DRAFT (or SCHEDULED) campaign; `campaign.created` goes to `publisher` when given."""
@@ -221,6 +228,7 @@ async def create(
     templating.validate_field(
         message_template, templating.CUSTOMER_VARIABLES, field="messageTemplate"
     )
+    subject = email_campaigns.checked_subject(channel.type, subject, message_template)
     now = utcnow()
     if scheduled_at is not None and scheduled_at <= now:
         # A past time would start it at once, likely before its recipients are added.
@@ -232,6 +240,7 @@ async def create(
         channel_id=channel.id,
         name=name,
         message_template=message_template,
+        subject=subject,
         status=CampaignStatus.SCHEDULED if scheduled_at else CampaignStatus.DRAFT,
         scheduled_at=scheduled_at,
         created_by=user.id,
@@ -271,6 +280,16 @@ def normalise_contact(channel_type: ChannelType, raw: str) -> tuple[str | None, 
         if not _WHATSAPP_NUMBER.fullmatch(compact):
             return None, "not a phone number: 7 to 15 digits with an optional leading +"
         return compact.lstrip("+"), None  # WhatsApp's wa_id: digits only
+    if channel_type == ChannelType.EMAIL:
+        try:
+            return normalise_address(value), None
+        except ValueError as exc:
+            return None, f"not an e-mail address: {exc}"
+    if channel_type == ChannelType.SMS:
+        try:
+            return normalise_phone(value), None
+        except ValueError as exc:
+            return None, str(exc)
     if channel_type in (ChannelType.FACEBOOK, ChannelType.INSTAGRAM):
         if not value.isdigit():
             return None, f"not a {_id_name(channel_type)}: digits only"
@@ -634,21 +653,27 @@ async def _message_for(
         return existing
     contact = recipient.recipient_contact
     customer = await _upsert_customer(channel, contact)
+    extra: dict[str, Any] = {}
     try:
-        content = templating.render(
-            campaign.message_template, {"customer": templating.customer_context(customer)}
-        )
+        if channel.type == ChannelType.EMAIL:
+            rendered = await email_campaigns.render(deps.settings, campaign, recipient, customer)
+            content, extra = rendered.content, rendered.metadata
+        else:
+            content = templating.render(
+                campaign.message_template, {"customer": templating.customer_context(customer)}
+            )
     except templating.TemplateRenderError as exc:
         await _settle(recipient, RecipientStatus.FAILED, error=f"template: {exc}")
         return None
     if not content.strip():
         await _settle(recipient, RecipientStatus.FAILED, error="the rendered message is empty")
         return None
-    if len(content) > MAX_MESSAGE_CHARS:
+    max_chars = _MAX_CHARS_BY_TYPE.get(channel.type, MAX_MESSAGE_CHARS)
+    if len(content) > max_chars:
         await _settle(
             recipient,
             RecipientStatus.FAILED,
-            error=f"the rendered message is longer than {MAX_MESSAGE_CHARS} characters",
+            error=f"the rendered message is longer than {max_chars} characters",
         )
         return None
     ticket, created = await _open_ticket(channel, customer, campaign)
@@ -662,7 +687,7 @@ async def _message_for(
         direction=Direction.OUTBOUND,
         sender_name=campaign.name,
         content=content,
-        metadata={"campaignId": campaign.id, "recipientId": recipient.id},
+        metadata={"campaignId": campaign.id, "recipientId": recipient.id, **extra},
         status=DeliveryStatus.QUEUED,
         timestamp=now,
     )

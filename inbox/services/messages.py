@@ -17,6 +17,7 @@ from pymongo.errors import DuplicateKeyError
 
 from connectors import get_connector
 from connectors.base import (
+    ChannelType,
     DeliveryStatus,
     Direction,
     OutboundMessage,
@@ -27,7 +28,7 @@ from inbox import events
 from inbox.documents import Channel, Message, Ticket, TicketStatus, User, utcnow
 from inbox.errors import ValidationFailed
 from inbox.ports import Deps, EventPublisher
-from inbox.services import audit
+from inbox.services import audit, email_campaigns
 from inbox.services import channels as channel_service
 from inbox.services import macros as macro_service
 from inbox.services import tickets as ticket_service
@@ -84,6 +85,8 @@ async def post_reply(
         metadata = {**metadata, "macroId": macro_id}
     if content is None:
         raise ValidationFailed("A reply needs content", details={"content": "required"})
+    if channel.type == ChannelType.EMAIL:
+        metadata = {**email_campaigns.reply_metadata(ticket), **metadata}
     if ticket.status == TicketStatus.CLOSED:
         # Replying to a closed conversation reopens it (409 if another one is open).
         ticket = await ticket_service.update(

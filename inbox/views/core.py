@@ -362,6 +362,9 @@ class CampaignView(View):
     created_at: datetime
     updated_at: datetime
     channel: ChannelRef | None
+    subject: str | None = Field(default=None, description="EMAIL campaigns: a template too")
+    opened_count: int = Field(default=0, description="EMAIL: recipients who opened it")
+    clicked_count: int = Field(default=0, description="EMAIL: recipients who clicked a link")
 
 
 class CampaignStatsView(View):
@@ -372,6 +375,8 @@ class CampaignStatsView(View):
     delivered_count: int
     """Sent and confirmed delivered (or read) by the platform's status webhooks."""
     read_count: int
+    opened_count: int = Field(default=0, description="EMAIL: recipients who opened it (once each)")
+    clicked_count: int = Field(default=0, description="EMAIL: recipients who clicked (once each)")
 
 
 class CampaignProgressView(CampaignView):
@@ -389,6 +394,8 @@ class CampaignRecipientView(View):
     ticket_id: str | None
     message_id: str | None
     created_at: datetime
+    opened_at: datetime | None = Field(default=None, description="EMAIL: first open")
+    clicked_at: datetime | None = Field(default=None, description="EMAIL: first click")
 
 
 class InvalidRecipient(View):
@@ -419,6 +426,9 @@ def campaign_view(campaign: d.Campaign, channel: d.Channel | None) -> CampaignVi
         channel=ChannelRef(id=channel.id, name=channel.name, type=channel.type)
         if channel
         else None,
+        subject=campaign.subject,
+        opened_count=campaign.opened_count,
+        clicked_count=campaign.clicked_count,
     )
 
 

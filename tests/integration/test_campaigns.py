@@ -292,6 +292,8 @@ async def test_whatsapp_recipients_are_normalised_validated_and_deduplicated(adm
         "pendingCount": 3,
         "deliveredCount": 0,
         "readCount": 0,
+        "openedCount": 0,
+        "clickedCount": 0,
     }
 
 
@@ -370,6 +372,8 @@ async def test_a_campaign_is_rendered_per_recipient_sent_through_graph_and_compl
         "pendingCount": 0,
         "deliveredCount": 0,
         "readCount": 0,
+        "openedCount": 0,
+        "clickedCount": 0,
     }
 
     # Threaded like replies: the known customer's open ticket got it; the new number got a
@@ -551,6 +555,8 @@ async def test_receipts_count_as_delivered_and_read_and_a_late_failure_fails_the
         "pendingCount": 0,
         "deliveredCount": 2,
         "readCount": 1,
+        "openedCount": 0,
+        "clickedCount": 0,
     }
     [failed] = await recipients_of(admin, campaign["id"], "&status=FAILED")
     assert failed["recipientContact"] == numbers[2] and failed["error"]

@@ -53,7 +53,8 @@ async def get(request: web.Request) -> web.Response:
     "Create a campaign",
     description="The template is checked now: an unknown variable is a 400 naming it. With a "
     "future `scheduledAt` the campaign is SCHEDULED and the worker starts it then; otherwise "
-    "it is a DRAFT until started.",
+    "it is a DRAFT until started. On an EMAIL channel `messageTemplate` is the HTML body and "
+    "`subject` is required; opens and clicks are tracked.",
     tags=_TAGS,
     body=CampaignCreateBody,
     response=CampaignView,
@@ -68,6 +69,7 @@ async def create(request: web.Request) -> web.Response:
         name=body.name,
         message_template=body.message_template,
         scheduled_at=body.scheduled_at,
+        subject=body.subject,
         publisher=request.app[keys.DEPS].events,
     )
     return web.json_response((await campaign_service.view(campaign)).dump(), status=201)

@@ -1,0 +1,188 @@
+"""Campaign e-mails and their tracking; the subject of agents' e-mail replies.
+
+Rendering (worker, per recipient): the campaign's `subject` and HTML `messageTemplate` are
+rendered for the customer (the HTML one with customers' values escaped). Every http(s) link
+of the body is rewritten to `{PUBLIC_URL}/t/c/{token}?u=<link>` and a 1x1 pixel
+`{PUBLIC_URL}/t/o/{token}.gif` is appended. The token is the recipient's own, random
+(`secrets.token_urlsafe`, 192 bits), and the links the e-mail contained are stored with it:
+a click redirects only to one of them, so the endpoint is never an open redirect. The
+message's text is the plain-text alternative (links kept as "text (url)").
+
+Tracking (web, public): the first open and the first click of a recipient are stamped on it
+with one conditional update each, and only that update increments the campaign's
+`openedCount` / `clickedCount`, so repeats and concurrent requests count once. A click
+counts as an open too when no open was seen (the pixel is often blocked).
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote
+
+from connectors._email_html import (
+    append_before_body_end,
+    html_to_text,
+    links_in,
+    rewrite_links,
+)
+from connectors.base import ChannelType
+from inbox import templating
+from inbox.config import Settings
+from inbox.documents import Campaign, CampaignRecipient, Customer, Ticket, utcnow
+from inbox.errors import ValidationFailed
+
+MAX_SUBJECT_CHARS = 250
+MAX_TEMPLATE_CHARS = 4096
+"""Longest template of a text campaign; an EMAIL campaign's HTML may be longer (up to the
+request limit), its rendering capped by `templating.MAX_OUTPUT_CHARS`."""
+TOKEN_BYTES = 24
+# The classic transparent 1x1 GIF (43 bytes).
+PIXEL_GIF = (
+    b"GIF89a\x01\x00\x01\x00\x80\x00\x00\x00\x00\x00\xff\xff\xff!\xf9\x04\x01\x00\x00\x00"
+    b"\x00,\x00\x00\x00\x00\x01\x00\x01\x00\x00\x02\x02D\x01\x00;"
+)
+
+
+# -- campaign creation -------------------------------------------------------------------------
+
+
+def checked_subject(
+    channel_type: ChannelType, subject: str | None, message_template: str
+) -> str | None:
+    """The subject to store for a new campaign on this channel type (400 when unusable).
+
+    EMAIL campaigns need a subject, a template like the body; other types have none. Only
+    EMAIL bodies (HTML) may be longer than MAX_TEMPLATE_CHARS."""
+    if channel_type != ChannelType.EMAIL:
+        if len(message_template) > MAX_TEMPLATE_CHARS:
+            raise ValidationFailed(
+                "Message template too long",
+                details={
+                    "messageTemplate": f"at most {MAX_TEMPLATE_CHARS} characters "
+                    "(longer HTML bodies are for EMAIL campaigns)"
+                },
+            )
+        return None
+    if subject is None or not subject.strip():
+        raise ValidationFailed(
+            "An EMAIL campaign needs a subject",
+            details={"subject": "required for EMAIL campaigns"},
+        )
+    templating.validate_field(subject, templating.CUSTOMER_VARIABLES, field="subject")
+    return subject.strip()
+
+
+# -- rendering (worker) --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RenderedEmail:
+    content: str
+    """The plain-text alternative: what the inbox shows and the text part carries."""
+    metadata: dict[str, Any]
+    """`{"email": {"subject", "html"}}` for the EMAIL connector."""
+
+
+def open_url(public_url: str, token: str) -> str:
+    return f"{public_url.rstrip('/')}/t/o/{token}.gif"
+
+
+def click_url(public_url: str, token: str, target: str) -> str:
+    return f"{public_url.rstrip('/')}/t/c/{token}?u={quote(target, safe='')}"
+
+
+async def _token_for(recipient: CampaignRecipient, links: list[str]) -> str:
+    """The recipient's tracking token (made once, kept across re-runs), storing the links
+    its e-mail contains."""
+    coll = CampaignRecipient.get_pymongo_collection()
+    await coll.update_one(
+        {"_id": recipient.id, "trackingToken": None},
+        {"$set": {"trackingToken": secrets.token_urlsafe(TOKEN_BYTES)}},
+    )
+    doc = await coll.find_one_and_update(
+        {"_id": recipient.id},
+        {"$set": {"trackedLinks": links, "updatedAt": utcnow()}},
+        projection={"trackingToken": 1},
+        return_document=True,
+    )
+    if doc is None or not doc.get("trackingToken"):
+        raise RuntimeError(f"campaign recipient {recipient.id} vanished while rendering")
+    return str(doc["trackingToken"])
+
+
+async def render(
+    settings: Settings, campaign: Campaign, recipient: CampaignRecipient, customer: Customer
+) -> RenderedEmail:
+    """One recipient's e-mail; TemplateRenderError when the templates do not render for
+    this customer."""
+    context = {"customer": templating.customer_context(customer)}
+    subject = " ".join(templating.render(campaign.subject or "", context).split())
+    body = templating.render_html(campaign.message_template, context)
+    links = links_in(body)
+    token = await _token_for(recipient, links)
+    known = set(links)
+    tracked = rewrite_links(
+        body, lambda url: click_url(settings.public_url, token, url) if url in known else None
+    )
+    pixel = (
+        f'<img src="{open_url(settings.public_url, token)}" width="1" height="1" alt="" '
+        'style="display:block;border:0;width:1px;height:1px">'
+    )
+    return RenderedEmail(
+        content=html_to_text(body),
+        metadata={
+            "email": {
+                "subject": subject[:MAX_SUBJECT_CHARS] or campaign.name[:MAX_SUBJECT_CHARS],
+                "html": append_before_body_end(tracked, pixel),
+            }
+        },
+    )
+
+
+def reply_metadata(ticket: Ticket) -> dict[str, Any]:
+    """What an agent's e-mail reply carries besides its text: the ticket's subject."""
+    return {"email": {"subject": ticket.subject}}
+
+
+# -- tracking (web, public) ---------------------------------------------------------------------
+
+
+async def record_open(token: str) -> bool:
+    """Count the first open of the recipient with this token; True when this one counted."""
+    if not token:
+        return False
+    now = utcnow()
+    doc = await CampaignRecipient.get_pymongo_collection().find_one_and_update(
+        {"trackingToken": token, "openedAt": None},
+        {"$set": {"openedAt": now, "updatedAt": now}},
+        projection={"campaignId": 1},
+    )
+    if doc is None:
+        return False  # unknown token, or opened before
+    await Campaign.get_pymongo_collection().update_one(
+        {"_id": doc["campaignId"]}, {"$inc": {"openedCount": 1}}
+    )
+    return True
+
+
+async def record_click(token: str, target: str) -> str | None:
+    """The URL to redirect to when `target` is a link of this recipient's e-mail (None:
+    unknown token or a link the e-mail did not contain). The first click counts once."""
+    if not token:
+        return None
+    coll = CampaignRecipient.get_pymongo_collection()
+    found = await coll.find_one({"trackingToken": token}, {"trackedLinks": 1, "campaignId": 1})
+    if found is None or target not in (found.get("trackedLinks") or []):
+        return None
+    now = utcnow()
+    clicked = await coll.update_one(
+        {"_id": found["_id"], "clickedAt": None}, {"$set": {"clickedAt": now, "updatedAt": now}}
+    )
+    if clicked.modified_count == 1:
+        await Campaign.get_pymongo_collection().update_one(
+            {"_id": found["campaignId"]}, {"$inc": {"clickedCount": 1}}
+        )
+        await record_open(token)  # reading it is implied, even with images blocked
+    return target

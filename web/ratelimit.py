@@ -48,7 +48,9 @@ log = logging.getLogger(__name__)
 AUTH_PATHS = frozenset({"/auth/login", "/auth/signup", "/auth/refresh", "/auth/accept-invite"})
 WEBHOOK_RESOURCE = "/webhook/{channelId}"
 EXEMPT_PATHS = frozenset({"/health", "/openapi.json", "/docs", "/ws"})
-EXEMPT_PREFIXES = ("/docs/", "/static/", "/media/")
+# /t/: e-mail open and click tracking, requested by recipients' mail clients and image
+# proxies (many recipients behind one address): never refused, or opens would be lost.
+EXEMPT_PREFIXES = ("/docs/", "/static/", "/media/", "/t/")
 HEADERS = ("X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset")
 # How long one limiter round trip may take before the request goes through uncounted.
 REDIS_TIMEOUT_SECONDS = 1.0

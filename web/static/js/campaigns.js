@@ -91,6 +91,9 @@ function statsBlock(stats) {
         ["Pending", stats.pendingCount],
         stats.deliveredCount !== undefined ? ["Delivered", stats.deliveredCount] : null,
         stats.readCount !== undefined ? ["Read", stats.readCount] : null,
+        // E-mail tracking: shown once anyone opened or clicked.
+        stats.openedCount || stats.clickedCount ? ["Opened", stats.openedCount] : null,
+        stats.openedCount || stats.clickedCount ? ["Clicked", stats.clickedCount] : null,
       ]
         .filter(Boolean)
         .map(([label, value]) => el("div.stat", { dataset: { stat: label.toLowerCase() } }, el("div.label", {}, label), el("div.value", {}, String(value ?? 0)))),
@@ -281,6 +284,7 @@ $("#campaign-form").addEventListener("submit", async (e) => {
   const body = formData(form);
   if (body.scheduledAt) body.scheduledAt = new Date(body.scheduledAt).toISOString();
   else delete body.scheduledAt;
+  if (!body.subject) delete body.subject; // only e-mail campaigns have one
   try {
     const created = await post(orgPath("/campaigns"), body);
     toast(`Created ${created.name}: now add recipients`);

@@ -30,12 +30,30 @@ const FIELDS = {
     ["appSecret", "App secret", "secret", "Signs the webhooks (X-Hub-Signature-256)"],
     ["webhookVerifyToken", "Webhook verify token", "verify"],
   ],
+  EMAIL: [
+    ["host", "SMTP host", "text", "e.g. smtp.example.com"],
+    ["port", "Port (optional)", "text", "587 for starttls, 465 for tls, 25 for none"],
+    ["security", "Security", "text", "starttls, tls or none"],
+    ["username", "Username (optional)", "text"],
+    ["password", "Password", "secret"],
+    ["fromAddress", "From address", "text", "e.g. shop@example.com"],
+    ["fromName", "From name (optional)", "text"],
+  ],
+  SMS: [
+    ["accountSid", "Account SID", "text", "Twilio console → Account info"],
+    ["authToken", "Auth token", "secret", "Also signs the webhooks (X-Twilio-Signature)"],
+    ["fromNumber", "From number", "text", "E.164, e.g. +15005550006"],
+    ["messagingServiceSid", "Messaging service SID (optional)", "text"],
+    ["baseUrl", "API base URL (optional)", "text", "Default https://api.twilio.com; any gateway speaking Twilio's API"],
+  ],
   MOCK: [
     ["appSecret", "App secret (optional)", "secret", "Leave empty to accept unsigned development posts"],
     ["webhookVerifyToken", "Webhook verify token (optional)", "verify"],
   ],
 };
-const ADVANCED = [["apiBaseUrl", "Graph API base URL (optional)", "text", "Only to point at a test server"]];
+const GRAPH_BASE_URL = [["apiBaseUrl", "Graph API base URL (optional)", "text", "Only to point at a test server"]];
+// E-mail and SMS channels do not talk to Meta's Graph API.
+const advanced = (type) => (type === "EMAIL" || type === "SMS" ? [] : GRAPH_BASE_URL);
 
 let channels = [];
 let editing = null; // the channel being edited, or null for a new one
@@ -47,7 +65,7 @@ function randomToken() {
 
 function renderConfigFields(type, config = {}) {
   const box = clear($("#config-fields"));
-  for (const [key, label, kind, hint] of [...(FIELDS[type] || []), ...ADVANCED]) {
+  for (const [key, label, kind, hint] of [...(FIELDS[type] || []), ...advanced(type)]) {
     const id = `cfg-${key}`;
     const isSecret = kind === "secret";
     const value = config[key];
@@ -97,7 +115,7 @@ function collectConfig(type) {
   // PUT merges into the stored config: a secret left empty is left out (the stored one is
   // kept); any other field emptied on edit is sent as "" to clear it.
   const config = {};
-  for (const [key, , kind] of [...(FIELDS[type] || []), ...ADVANCED]) {
+  for (const [key, , kind] of [...(FIELDS[type] || []), ...advanced(type)]) {
     const v = $(`#cfg-${key}`).value.trim();
     if (v) config[key] = v;
     else if (editing && kind !== "secret" && editing.config && editing.config[key]) config[key] = "";
@@ -121,7 +139,8 @@ async function save(e) {
     } else {
       saved = await post(orgPath("/channels"), { type, ...body });
       if (!$("#ch-active").checked) saved = await put(orgPath(`/channels/${saved.id}`), { isActive: false });
-      toast(`Created ${saved.name}: paste its webhook URL and verify token into Meta`);
+      const where = { EMAIL: "", SMS: ": paste its webhook URL into Twilio" }[type] ?? ": paste its webhook URL and verify token into Meta";
+      toast(`Created ${saved.name}${where}`);
     }
     closeEditor();
     await load(saved.id);
@@ -164,21 +183,22 @@ async function remove(channel) {
   }
 }
 
+function webhookInfo(c) {
+  // E-mail channels only send; SMS channels take Twilio's signed posts (no verify token).
+  if (c.type === "EMAIL") return [el("dt.small.muted", {}, "Sends through"), el("dd", {}, `${c.config.host || "?"} as ${c.config.fromAddress || "?"}`)];
+  const verify = c.config && c.config.webhookVerifyToken;
+  const url = [el("dt.small.muted", {}, c.type === "SMS" ? "Webhook URL (Twilio: “A message comes in”)" : "Callback (webhook) URL"), el("dd", {}, copyable(c.webhookUrl, "Webhook URL"))];
+  if (c.type === "SMS") return url;
+  return [...url, el("dt.small.muted", {}, "Verify token"), el("dd", {}, verify ? copyable(verify, "Verify token") : el("span.muted", {}, "none set"))];
+}
+
 function channelCard(c, highlight) {
   const out = el("div.alert", { hidden: true, role: "status" });
-  const verify = c.config && c.config.webhookVerifyToken;
   return el(
     `article.card${highlight ? ".selected-row" : ""}`,
     { "aria-labelledby": `ch-${c.id}`, dataset: { id: c.id } },
     el("div.row", {}, el("h3", { id: `ch-${c.id}` }, c.name), platformBadge(c.type), c.isActive ? el("span.pill.pill-OPEN", {}, "active") : el("span.pill.pill-CLOSED", {}, "inactive")),
-    el(
-      "dl.stack",
-      {},
-      el("dt.small.muted", {}, "Callback (webhook) URL"),
-      el("dd", {}, copyable(c.webhookUrl, "Webhook URL")),
-      el("dt.small.muted", {}, "Verify token"),
-      el("dd", {}, verify ? copyable(verify, "Verify token") : el("span.muted", {}, "none set")),
-    ),
+    el("dl.stack", {}, ...webhookInfo(c)),
     el("p.small.muted", {}, `Created ${fullTime(c.createdAt)}`),
     el(
       "div.row",

@@ -117,7 +117,9 @@ class AutomationRule(_Base):
             # The worker's look-up of an org's active rules.
             IndexModel([("orgId", ASCENDING), ("isActive", ASCENDING)]),
             # The daily birthday/anniversary scan.
-            IndexModel([("trigger.type", ASCENDING), ("isActive", ASCENDING)]),
+            IndexModel(
+                [("trigger.type", ASCENDING), ("isActive", ASCENDING), ("dateScannedOn", ASCENDING)]
+            ),
         ]
 
 

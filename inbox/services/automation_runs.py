@@ -516,9 +516,7 @@ async def run(deps: Deps, execution: AutomationExecution) -> AutomationLog | Non
         scheduled_at=execution.run_at,
         executed_at=now,
     )
-    await AutomationLog.get_pymongo_collection().replace_one(
-        {"_id": entry.id}, entry.model_dump(by_alias=True, mode="python"), upsert=True
-    )
+    # Counters before the log: whoever reads the log sees them counted.
     counters = {
         "totalRuns": 1,
         "successfulRuns": int(status == AutomationLogStatus.SUCCESS),
@@ -528,6 +526,9 @@ async def run(deps: Deps, execution: AutomationExecution) -> AutomationLog | Non
     }
     await AutomationRule.get_pymongo_collection().update_one(
         {"_id": rule.id}, {"$inc": counters, "$max": {"lastRunAt": now}}
+    )
+    await AutomationLog.get_pymongo_collection().replace_one(
+        {"_id": entry.id}, entry.model_dump(by_alias=True, mode="python"), upsert=True
     )
     await Marked(deps.events, rule.id, execution.id).publish(
         execution.org_id,

@@ -165,21 +165,47 @@ def template_context(
     rule: AutomationRule, customer: Customer, context: Mapping[str, Any]
 ) -> dict[str, Any]:
     """Everything a template of `rule` may read: the customer now, the event's objects then."""
-    names = ("order", "message", "ticket", "cart")
     out: dict[str, Any] = {"customer": customer_context(customer), "rule": {"name": rule.name}}
-    for name in names:
+    for name in ("order", "message", "ticket", "cart"):
         value = context.get(name)
         if isinstance(value, dict):
-            # Missing optional fields render empty rather than failing the send.
-            out[name] = _Lenient({k: ("" if v is None else v) for k, v in value.items()})
+            out[name] = _fields(value)
     return out
 
 
-class _Lenient(dict):  # type: ignore[type-arg]
-    """A dict whose known-but-absent fields (say an order's `couponCode`) render as ""."""
+def _fields(value: Any) -> Any:
+    if isinstance(value, dict):
+        return Fields(value)
+    if isinstance(value, list):
+        return [_fields(v) for v in value]
+    return "" if value is None else value
 
-    def __missing__(self, key: str) -> str:
-        return ""
+
+class Fields:
+    """An event object for templates: `order.items` is the order's items (a plain dict would
+    give its `items` method), and a field the event did not carry renders as ""."""
+
+    __slots__ = ("_data",)
+
+    def __init__(self, data: Mapping[str, Any]):
+        self._data = data
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return _fields(self._data.get(name))
+
+    def __getitem__(self, key: str) -> Any:
+        return _fields(self._data.get(key))
+
+    def __iter__(self) -> Any:
+        return iter(self._data)
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+    def __str__(self) -> str:
+        return str(self._data)
 
 
 # -------------------------------------------------------------------------- validation

@@ -759,3 +759,52 @@ async def test_a_ticket_rule_assigns_the_ticket_and_calls_signed_webhooks(
     failed = await logs_of(admin, rule["id"], status="failed")
     assert [e["id"] for e in failed] == [entry["id"]]
     assert await logs_of(admin, rule["id"], status="success") == []
+
+
+async def test_a_delayed_run_of_a_rule_switched_off_meanwhile_is_logged_as_skipped(admin, db):
+    from inbox.documents import AutomationExecution
+
+    rule = await create_rule(
+        admin, trigger={"type": "order_placed"}, delayMinutes=3, actions=[tag("late")]
+    )
+    product = await stocked_product(admin)
+    customer = await new_customer(admin)
+    await place_order(admin, customer["id"], product["id"])
+    await eventually(
+        lambda: AutomationExecution.find_one(AutomationExecution.rule_id == rule["id"])
+    )
+    status, off, _ = await admin.post(rules_url(admin, rule["id"], "toggle"))
+    assert status == 200 and off["isActive"] is False
+    [entry] = await logs_for(admin, rule["id"], customer["id"])
+    assert entry["status"] == "skipped"
+    assert entry["reason"] == "the rule was switched off before it ran"
+    assert (await customer_of(admin, customer["id"]))["tags"] == []
+    done = await rule_of(admin, rule["id"])
+    assert (done["totalRuns"], done["skippedRuns"], done["totalSent"]) == (1, 1, 0)
+
+
+async def test_a_cart_abandoned_event_fires_cart_rules_with_the_cart_in_templates(
+    admin, graph, settings
+):
+    channel = await wa_channel(admin, graph)
+    rule = await create_rule(
+        admin,
+        trigger={"type": "cart_abandoned"},
+        actions=[
+            {
+                "type": "send_whatsapp",
+                "channelId": channel["id"],
+                "template": "{{ customer.name }}, your {{ cart.items|length }} items wait: "
+                "{{ cart.url }}",
+            }
+        ],
+    )
+    wa_id = new_wa_id()
+    customer = await new_customer(admin, name="Cart", phone="+" + wa_id)
+    cart = {"customerId": customer["id"], "items": [{"sku": "a"}, {"sku": "b"}], "url": "u/1"}
+    record = {"id": "1700000000000-7", "orgId": admin.org_id, "event": "cart.abandoned"}
+    await send_events(settings, [{**record, "data": cart}])
+    [entry] = await logs_for(admin, rule["id"], customer["id"])
+    assert entry["status"] == "success", entry
+    [sent] = [s for s in graph.sent if s["json"].get("to") == wa_id]
+    assert sent["json"]["text"]["body"] == "Cart, your 2 items wait: u/1"

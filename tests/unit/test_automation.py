@@ -188,17 +188,17 @@ def test_templates_may_use_only_what_the_trigger_provides():
     templating.validate("{{ cart.items[0].name }}", rules.template_variables("cart_abandoned"))
 
 
-def test_a_template_renders_missing_event_fields_as_empty():
-    customer = Customer.model_construct(org_id="o", name="Ada", city=None, tags=["vip"])
-    r = rule(AutomationTrigger(type=TriggerType.ORDER_PLACED))
-    context = rules.template_context(
-        r, customer, {"order": {"orderNumber": "ORD-1", "notes": None}}
-    )
+def test_a_template_renders_missing_event_fields_as_empty_and_items_as_the_items():
     from inbox import templating
 
+    customer = Customer.model_construct(org_id="o", name="Ada", city=None, tags=["vip"])
+    r = rule(AutomationTrigger(type=TriggerType.ORDER_PLACED))
+    order = {"orderNumber": "ORD-1", "notes": None, "items": [{"name": "Rice"}, {"name": "Tea"}]}
+    context = rules.template_context(r, customer, {"order": order})
     out = templating.render(
         "{{ customer.name }}|{{ customer.city }}|{{ customer.tags|join(',') }}|"
-        "{{ order.orderNumber }}|{{ order.notes }}|{{ order.couponCode }}",
+        "{{ order.orderNumber }}|{{ order.notes }}|{{ order.couponCode }}|"
+        "{{ order.items|length }}:{% for i in order.items %}{{ i.name }};{% endfor %}",
         context,
     )
-    assert out == "Ada||vip|ORD-1||"
+    assert out == "Ada||vip|ORD-1|||2:Rice;Tea;"

@@ -45,12 +45,12 @@ from inbox.documents import (
     Ticket,
     TicketStatus,
     User,
-    new_id,
     utcnow,
 )
 from inbox.errors import Conflict, NotFound, ValidationFailed
 from inbox.ports import Deps, EventPublisher
 from inbox.services import audit, email_campaigns
+from inbox.services import customers as customer_service
 from inbox.services import messages as message_service
 from inbox.services import tickets as ticket_service
 from inbox.services.threading import public_message
@@ -717,28 +717,11 @@ async def _message_for(
 
 
 async def _upsert_customer(channel: Channel, contact: str) -> Customer:
-    """The customer behind a contact; a new WhatsApp number becomes a customer named by it."""
-    now = utcnow()
-    key = {"orgId": channel.org_id, "platform": channel.type.value, "externalId": contact}
-    update = {
-        "$set": {"updatedAt": now},
-        "$setOnInsert": {
-            "_id": new_id(),
-            "name": contact,
-            "createdAt": now,
-            "isActive": True,
-            "metadata": {},
-        },
-        "$addToSet": {"channelIds": channel.id},
-    }
-    coll = Customer.get_pymongo_collection()
-    try:
-        doc = await coll.find_one_and_update(
-            key, update, upsert=True, return_document=ReturnDocument.AFTER
-        )
-    except DuplicateKeyError:  # an inbound message created it at the same moment
-        doc = await coll.find_one_and_update(key, update, return_document=ReturnDocument.AFTER)
-    return Customer.model_validate(doc)
+    """The customer behind a contact; a new one is named by the contact until they write."""
+    customer, _ = await customer_service.for_identity(
+        channel.org_id, channel.type, contact, channel.id
+    )
+    return customer
 
 
 async def _open_ticket(

@@ -14,12 +14,21 @@ Then, for each list query, it warms up and times `--requests` sequential GETs ov
 keep-alive connection (p50/p95/p99/max and requests/s). Sequential requests mean the client
 and the in-process server never compete for the loop: each request's time is the server's
 work plus one local round-trip. The target of issue 3 is p99 under 50 ms for
-`status=OPEN&assigneeId=<agent>`.
+`status=OPEN&assigneeId=<agent>`. That query runs twice more while tickets change, so the
+counts have changes to fold in and the pages move: once with `--writes-per-second` (10)
+changes made as the worker makes them, from another MongoDB connection (a new message: the
+ticket's activity moves, a PENDING one reopens, every other one changes hands); once with
+`--assigns-per-second` (1) assigns through the API, handled by the same process and event
+loop as the list (so each list request may wait for an assign's work).
 
 Last, a breakdown replays the MongoDB work of one list request with PyMongo against the same
-server (auth look-up, the page query, the count behind X-Total-Count, the three look-ups that
-build the views) and prints each one's median and the plan MongoDB reports for it, so a miss
-can be pinned on the part that causes it.
+server and prints each one's median and the plan MongoDB reports for it, so a miss can be
+pinned on the part that causes it: the auth look-up; the count's check for tickets changed
+since it last looked (inbox/services/ticket_counts.py); the page query in the activity window
+the list settled on (inbox/services/ticket_list.py); the three look-ups that build the views.
+For comparison it also times what the list did before windows and kept counts: the plain
+sorted query and `count_documents` (not for the unfiltered list, where each takes many
+seconds: `--plain-unfiltered` times them anyway).
 
 Rate limits are switched off (`rate_limit_enabled=False`); bcrypt is cut to 4 rounds so that
 creating the agents takes no time; neither is on the measured path.
@@ -29,6 +38,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import random
 import shlex
@@ -49,6 +59,7 @@ from pymongo import AsyncMongoClient
 
 from inbox.config import Settings
 from inbox.embedded import EmbeddedServers
+from inbox.services import ticket_counts, ticket_list
 from web.app import create_app
 
 PASSWORD = "bench-password-1"
@@ -351,61 +362,83 @@ def plan_summary(explained: dict[str, Any]) -> str:
     return " <- ".join(names) + extra
 
 
+async def explain_find(db: Any, query: dict[str, Any], sort: Any = None) -> str:
+    command: dict[str, Any] = {"find": "tickets", "filter": query}
+    if sort:
+        command["sort"] = dict(sort)
+    explained = await db.command({"explain": command, "verbosity": "executionStats"})
+    return plan_summary(explained)
+
+
 async def breakdown(
     mongo: AsyncMongoClient,
     db_name: str,
     org_id: str,
     admin_id: str,
-    query: dict[str, Any],
+    filters: dict[str, Any],
     runs: int,
+    plain: bool,
 ) -> dict[str, Any]:
     """The MongoDB work of one GET /orgs/{orgId}/tickets, one step at a time."""
     db = mongo[db_name]
     tickets = db["tickets"]
-    sort = [("lastActivityAt", -1), ("_id", -1)]
-    page = await tickets.find(query).sort(sort).limit(20).to_list()
+    sort = ticket_list.SORT
+    query = {"orgId": org_id, **filters}
+    # Where the list settled for this filter while it was measured (this process's memory).
+    level = ticket_list._memory.get(ticket_list._memory_key(org_id, filters), 0)
+    now = datetime.now(UTC)
+    since = now - ticket_list.WINDOWS[level] if level < ticket_list.UNBOUNDED else None
+    window = ticket_list.windowed_query(org_id, filters, since)[0] if since is not None else query
+    recent = {"orgId": org_id, "lastActivityAt": {"$gte": now - ticket_counts.SINCE_MARGIN}}
+    page = await tickets.find(window).sort(sort).limit(20).to_list()
     channel_ids = list({t["channelId"] for t in page})
     customer_ids = list({t["customerId"] for t in page if t.get("customerId")})
     user_ids = list({t["assigneeId"] for t in page if t.get("assigneeId")})
 
+    window_name = (
+        f"page: window {ticket_list.WINDOWS[level]}" if since is not None else "page: no window"
+    )
     steps: dict[str, Callable[[], Awaitable[Any]]] = {
         "auth: users.find_one(_id)": lambda: db["users"].find_one({"_id": admin_id}),
-        "page: find.sort.limit(20)": lambda: tickets.find(query).sort(sort).limit(20).to_list(),
-        "count: count_documents": lambda: tickets.count_documents(query),
+        "count: changes since": lambda: tickets.find(recent, {"_id": 1, "status": 1}).to_list(),
+        window_name: lambda: tickets.find(window).sort(sort).limit(20).to_list(),
         "views: channels $in": lambda: db["channels"].find({"_id": {"$in": channel_ids}}).to_list(),
         "views: customers $in": lambda: (
             db["customers"].find({"_id": {"$in": customer_ids}}).to_list()
         ),
         "views: users $in": lambda: db["users"].find({"_id": {"$in": user_ids}}).to_list(),
     }
-    out: dict[str, Any] = {"filter": query, "stepsMedianMs": {}}
+    if plain:
+        steps["before: plain find.sort.limit(20)"] = lambda: (
+            tickets.find(query).sort(sort).limit(20).to_list()
+        )
+        steps["before: count_documents"] = lambda: tickets.count_documents(query)
+    out: dict[str, Any] = {"filter": query, "windowLevel": level, "stepsMedianMs": {}}
     for name, fn in steps.items():
         out["stepsMedianMs"][name] = round(await timed(fn, runs), 2)
     plans: dict[str, str] = {}
     try:
-        explained = await db.command(
-            {
-                "explain": {"find": "tickets", "filter": query, "sort": dict(sort), "limit": 20},
-                "verbosity": "executionStats",
-            }
-        )
-        plans["page"] = plan_summary(explained)
-        explained = await db.command(
-            {
-                "explain": {
-                    "aggregate": "tickets",
-                    "pipeline": [{"$match": query}, {"$group": {"_id": 1, "n": {"$sum": 1}}}],
-                    "cursor": {},
-                },
-                "verbosity": "executionStats",
-            }
-        )
-        stages = explained.get("stages") or [explained]
-        plans["count"] = plan_summary(stages[0].get("$cursor", stages[0]))
+        plans["page"] = await explain_find(db, window, sort)
+        plans["count changes"] = await explain_find(db, recent)
+        if plain:
+            plans["before: plain page"] = await explain_find(db, query, sort)
     except Exception as exc:  # noqa: BLE001 - a server without explain still gets timings
         plans["error"] = f"explain failed: {exc}"
     out["plans"] = plans
     return out
+
+
+async def write_while(
+    write: Callable[[random.Random], Awaitable[Any]], rate: float, took_ms: list[float]
+) -> None:
+    """`write` at `rate` per second until cancelled; each one's time goes to `took_ms`."""
+    rng = random.Random(7)
+    started = time.perf_counter()
+    while True:
+        await asyncio.sleep(max(0.0, started + len(took_ms) / rate - time.perf_counter()))
+        t0 = time.perf_counter()
+        await write(rng)
+        took_ms.append((time.perf_counter() - t0) * 1000)
 
 
 # ------------------------------------------------------------------------------------ run
@@ -418,6 +451,7 @@ async def run(settings: Settings, args: argparse.Namespace) -> dict[str, Any]:
     await site.start()
     base = f"http://127.0.0.1:{runner.addresses[0][1]}"
     mongo: AsyncMongoClient = AsyncMongoClient(settings.mongodb_uri, tz_aware=True)
+    worker_mongo: AsyncMongoClient = AsyncMongoClient(settings.mongodb_uri, tz_aware=True)
     try:
         async with aiohttp.ClientSession() as http:
             api = Api(base, http)
@@ -452,6 +486,14 @@ async def run(settings: Settings, args: argparse.Namespace) -> dict[str, Any]:
                     ),
                     [f"status=OPEN&assigneeId={a}&limit=20" for a in agents],
                 ),
+                (
+                    Scenario("status=OPEN (the inbox's default)", "status=OPEN"),
+                    ["status=OPEN&limit=20"],
+                ),
+                (
+                    Scenario("status=OPEN & assignee, page 3", "…&page=3"),
+                    [f"status=OPEN&assigneeId={a}&limit=20&page=3" for a in agents],
+                ),
                 (Scenario("unfiltered", "(none)"), ["limit=20"]),
                 (
                     Scenario("assigneeId=unassigned", "assigneeId=unassigned"),
@@ -467,24 +509,78 @@ async def run(settings: Settings, args: argparse.Namespace) -> dict[str, Any]:
                 log(f"measuring {scenario.name}: {args.warmup} warm-up + {args.requests} requests")
                 await measure(api, scenario, queries, args.requests, args.warmup, args.max_seconds)
                 results.append(scenario.summary())
+            # The target query again while tickets change. As the worker changes them, from
+            # another connection (a new message on an open ticket: its activity moves and a
+            # PENDING one reopens; every other one also changes hands, as an automation
+            # would); and as agents do, through the API in this process.
+            open_ids = [t["_id"] for t in tickets if t["status"] != "CLOSED"]
+            worker_db = worker_mongo[settings.mongodb_db]
+
+            async def touch(rng: random.Random) -> None:
+                now = datetime.now(UTC)
+                change: dict[str, Any] = {"lastActivityAt": now, "updatedAt": now}
+                change |= {"lastMessageAt": now, "lastMessagePreview": "Any news?"}
+                change["status"] = "OPEN"
+                if rng.random() < 0.5:
+                    change["assigneeId"] = rng.choice(agents)
+                ticket = {"_id": rng.choice(open_ids)}
+                await worker_db["tickets"].update_one(ticket, {"$set": change})
+
+            async def assign(rng: random.Random) -> None:
+                path = f"/orgs/{api.org_id}/tickets/{rng.choice(open_ids)}/assign"
+                await api.expect("POST", path, {"assigneeId": rng.choice(agents)}, 200)
+
+            for rate, write, how in (
+                (args.writes_per_second, touch, "worker writes"),
+                (args.assigns_per_second, assign, "API assigns"),
+            ):
+                if rate <= 0:
+                    continue
+                scenario = Scenario(
+                    f"status=OPEN & assignee, {rate:g} {how}/s",
+                    f"…while {rate:g} {how}/s",
+                    TARGET_P99_MS,
+                )
+                log(f"measuring {scenario.name}")
+                took: list[float] = []
+                writer = asyncio.create_task(write_while(write, rate, took))
+                await measure(
+                    api,
+                    scenario,
+                    [f"status=OPEN&assigneeId={a}&limit=20" for a in agents],
+                    args.requests,
+                    args.warmup,
+                    args.max_seconds,
+                )
+                writer.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await writer
+                took.sort()
+                writes = {"how": how, "count": len(took), "p50Ms": round(pct(took, 50), 1)}
+                writes["maxMs"] = round(took[-1], 1) if took else None
+                results.append({**scenario.summary(), "writes": writes})
 
             log("breakdown of the MongoDB work per request")
-            filters = {
-                "status=OPEN & assignee": {
-                    "orgId": api.org_id,
-                    "status": "OPEN",
-                    "assigneeId": agent,
-                },
-                "unfiltered": {"orgId": api.org_id},
-                "assigneeId=unassigned": {"orgId": api.org_id, "assigneeId": None},
+            filters: dict[str, dict[str, Any]] = {
+                "status=OPEN & assignee": {"status": "OPEN", "assigneeId": agent},
+                "status=OPEN": {"status": "OPEN"},
+                "unfiltered": {},
+                "assigneeId=unassigned": {"assigneeId": None},
             }
             parts = {
                 name: await breakdown(
-                    mongo, settings.mongodb_db, api.org_id, admin_id, q, args.breakdown_runs
+                    mongo,
+                    settings.mongodb_db,
+                    api.org_id,
+                    admin_id,
+                    q,
+                    args.breakdown_runs,
+                    plain=bool(q) or args.plain_unfiltered,
                 )
                 for name, q in filters.items()
             }
     finally:
+        await worker_mongo.close()
         await mongo.close()
         await runner.cleanup()
     return {
@@ -525,11 +621,19 @@ def print_report(report: dict[str, Any], command: str) -> None:
             f"{s['p99Ms']:>8.1f}{s['maxMs']:>8.1f}{s['reqPerS']:>8.1f}  {target}"
         )
     print("(milliseconds per request, sequential, one keep-alive connection, page of 20)")
+    for s in report["scenarios"]:
+        if "writes" in s:
+            w = s["writes"]
+            print(
+                f"({w['count']} {w['how']} during `{s['name']}`,"
+                f" each p50 {w['p50Ms']} ms, max {w['maxMs']} ms)"
+            )
     print()
     print("where the time goes (MongoDB work of one request, median ms, PyMongo direct):")
     for name, part in report["breakdown"].items():
         steps = ", ".join(f"{k} {v:.1f}" for k, v in part["stepsMedianMs"].items())
-        print(f"  {name}: {steps}")
+        print(f"  {name}:")
+        print(f"    {steps}")
         for which, plan in part["plans"].items():
             print(f"    plan {which}: {plan}")
 
@@ -547,6 +651,24 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=5_000, help="insert_many batch size")
     parser.add_argument("--breakdown-runs", type=int, default=30)
     parser.add_argument("--seed", type=int, default=3)
+    parser.add_argument(
+        "--writes-per-second",
+        type=float,
+        default=10.0,
+        help="ticket changes per second, as the worker makes them, during one more run of the"
+        " target query (0: skip it)",
+    )
+    parser.add_argument(
+        "--assigns-per-second",
+        type=float,
+        default=1.0,
+        help="ticket assigns per second through the API during one more run (0: skip it)",
+    )
+    parser.add_argument(
+        "--plain-unfiltered",
+        action="store_true",
+        help="also time the plain page and count of the unfiltered list (many seconds each)",
+    )
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
     args = parser.parse_args()
     command = shlex.join(["python", "bench/inbox_list.py", *sys.argv[1:]])

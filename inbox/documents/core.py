@@ -282,6 +282,12 @@ class Ticket(_Base):
                     ("lastActivityAt", DESCENDING),
                 ]
             ),
+            # "Mine"/"unassigned" in any status. The list reads recent-activity windows
+            # (inbox/services/ticket_list.py): a filter is windowed on the index that is
+            # (orgId, <its fields>, lastActivityAt). Writes keep `lastActivityAt` current.
+            IndexModel(
+                [("orgId", ASCENDING), ("assigneeId", ASCENDING), ("lastActivityAt", DESCENDING)]
+            ),
             IndexModel([("orgId", ASCENDING), ("customerId", ASCENDING)]),
             IndexModel([("orgId", ASCENDING), ("createdAt", ASCENDING)]),  # analytics
         ]

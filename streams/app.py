@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
@@ -17,9 +18,10 @@ import faust
 from pymongo.errors import ConnectionFailure, PyMongoError
 from redis.exceptions import ConnectionError as RedisConnectionError
 
-from connectors.base import InboundMessage
+from connectors.base import InboundMessage, StatusUpdate
 from inbox.config import Settings
 from inbox.documents import Channel
+from inbox.ports import Deps
 from inbox.services import messages as message_service
 from inbox.services import threading as threading_service
 from inbox.services import webhooks as webhook_service
@@ -32,6 +34,10 @@ log = logging.getLogger(__name__)
 # Outages worth waiting out (the record is retried); anything else is a bad record or a bug
 # (the record is logged against its delivery and skipped so the next one is processed).
 _TRANSIENT = (ConnectionFailure, RedisConnectionError, OSError, asyncio.TimeoutError)
+
+
+# Channels change rarely (name, config); the worker re-reads each at most this often.
+CHANNEL_TTL_SECONDS = 30.0
 
 
 def create_app(settings: Settings) -> tuple[faust.App, WorkerContext]:
@@ -59,47 +65,17 @@ def create_app(settings: Settings) -> tuple[faust.App, WorkerContext]:
     @app.agent(inbound_topic)
     async def thread_inbound(stream: faust.StreamT) -> None:
         deps = await ctx.deps()
-        channels: dict[str, Channel] = {}
-
-        async def channel_of(channel_id: str) -> Channel | None:
-            if channel_id not in channels:
-                found = await Channel.find_one(Channel.id == channel_id)
-                if found is None:
-                    return None
-                channels[channel_id] = found
-            return channels[channel_id]
-
-        async def apply(record: InboundRecord) -> None:
-            await ctx.mark_inbound_busy()
-            channel = await channel_of(record.channel_id)
-            if channel is None:
-                await webhook_service.record_error(
-                    record.delivery_id, record.index, "channel no longer exists"
-                )
-            elif isinstance(record.event, InboundMessage):
-                await threading_service.apply_message(
-                    deps.events, channel, record.event, record.source
-                )
-            else:
-                await threading_service.apply_status(deps.events, channel, record.event)
-
+        channels = _Channels()
         async for batch in stream.take(200, within=0.02):
             await ctx.mark_inbound_busy()
             records = _parse_all(batch, InboundRecord)
-            finished = await _per_conversation(
-                records,
-                key=lambda r: thread_key(r.channel_id, r.event.thread_id),
-                handle=lambda r: _guarded(apply, r, on_error=_inbound_failed),
-                concurrency=settings.worker_concurrency,
-            )
-            # Only finished events are marked done; the rest stay for the sweeper.
+            finished = await _thread_batch(deps, channels, records, settings.worker_concurrency)
+            # Only finished events are marked done (one command for the batch); the rest
+            # stay for the sweeper.
             done: dict[str, list[int]] = defaultdict(list)
             for r in finished:
                 done[r.delivery_id].append(r.index)
-            for delivery_id, indexes in done.items():
-                await _retrying(lambda d=delivery_id, i=indexes: webhook_service.mark_done(d, i))
-            if len(channels) > 1000:
-                channels.clear()
+            await _retrying(lambda d=done: webhook_service.mark_done(d))
 
     @app.agent(outbound_topic)
     async def send_outbound(stream: faust.StreamT) -> None:
@@ -157,6 +133,99 @@ def create_app(settings: Settings) -> tuple[faust.App, WorkerContext]:
         await ctx.close()
 
     return app, ctx
+
+
+class _Channels:
+    """The worker's channels by id, re-read after CHANNEL_TTL_SECONDS."""
+
+    def __init__(self) -> None:
+        self._entries: dict[str, tuple[float, Channel]] = {}
+
+    async def get_many(self, ids: set[str]) -> dict[str, Channel]:
+        now = time.monotonic()
+        found = {
+            i: e[1]
+            for i in ids
+            if (e := self._entries.get(i)) is not None and now - e[0] < CHANNEL_TTL_SECONDS
+        }
+        missing = sorted(ids - set(found))
+        if missing:
+            if len(self._entries) > 1000:
+                self._entries.clear()
+            for channel in await Channel.find({"_id": {"$in": missing}}).to_list():
+                self._entries[channel.id] = (now, channel)
+                found[channel.id] = channel
+        return found
+
+
+async def _thread_batch(
+    deps: Deps, channels: _Channels, records: list[InboundRecord], concurrency: int
+) -> list[InboundRecord]:
+    """Apply a batch of inbound records; returns the finished ones.
+
+    Messages go through `threading.apply_messages` together (a few commands for the whole
+    batch); if that fails for a reason other than an outage, they are applied one at a time
+    so that only the bad record is recorded as failed. Receipts follow, each conversation's
+    in order. Records whose services stayed unavailable are not finished (sweeper)."""
+    known = await _retrying(lambda: channels.get_many({r.channel_id for r in records}))
+    finished: list[InboundRecord] = []
+    messages: list[InboundRecord] = []
+    statuses: list[InboundRecord] = []
+    for r in records:
+        if r.channel_id not in known:
+            await _retrying(
+                lambda r=r: webhook_service.record_error(
+                    r.delivery_id, r.index, "channel no longer exists"
+                )
+            )
+            finished.append(r)
+        elif isinstance(r.event, InboundMessage):
+            messages.append(r)
+        else:
+            statuses.append(r)
+
+    def incoming(r: InboundRecord) -> threading_service.Incoming:
+        assert isinstance(r.event, InboundMessage)
+        return threading_service.Incoming(known[r.channel_id], r.event, r.source)
+
+    if messages:
+        try:
+            await _retrying(
+                lambda: threading_service.apply_messages(
+                    deps.events, [incoming(r) for r in messages], concurrency
+                )
+            )
+            finished.extend(messages)
+        except _TRANSIENT:
+            log.warning("%d messages left for the sweeper: services unavailable", len(messages))
+        except Exception:  # noqa: BLE001 - find the bad record by applying them one by one
+            log.exception("a batch of %d messages failed; applying them one by one", len(messages))
+            finished.extend(
+                await _per_conversation(
+                    messages,
+                    key=lambda r: thread_key(r.channel_id, r.event.thread_id),
+                    handle=lambda r: _guarded(
+                        lambda x: threading_service.apply_messages(deps.events, [incoming(x)]),
+                        r,
+                        on_error=_inbound_failed,
+                    ),
+                    concurrency=concurrency,
+                )
+            )
+
+    async def apply_status(r: InboundRecord) -> None:
+        assert isinstance(r.event, StatusUpdate)
+        await threading_service.apply_status(deps.events, known[r.channel_id], r.event)
+
+    finished.extend(
+        await _per_conversation(
+            statuses,
+            key=lambda r: thread_key(r.channel_id, r.event.thread_id),
+            handle=lambda r: _guarded(apply_status, r, on_error=_inbound_failed),
+            concurrency=concurrency,
+        )
+    )
+    return finished
 
 
 def _parse_all(batch: Iterable[Any], model: Any) -> list[Any]:

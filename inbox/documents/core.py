@@ -335,6 +335,10 @@ class Message(_Base):
                 ]
             ),
             IndexModel([("status", ASCENDING), ("updatedAt", ASCENDING)]),
+            # Plain twin of the unique index above: the embedded engine's planner skips
+            # partial indexes. Serves `{externalMessageId: {$in}}` (threading a batch) and
+            # `{externalMessageId, channelId}` (status receipts).
+            IndexModel([("externalMessageId", ASCENDING), ("channelId", ASCENDING)]),
             # Analytics: per-org time ranges, and a campaign's messages (delivered/read).
             IndexModel([("orgId", ASCENDING), ("createdAt", ASCENDING)]),
             IndexModel([("metadata.campaignId", ASCENDING)], sparse=True),
@@ -377,7 +381,8 @@ class WebhookDelivery(_Base):
     class Settings:
         name = "webhook_deliveries"
         indexes = [
-            IndexModel([("status", ASCENDING), ("handedOffAt", ASCENDING)]),
+            # The sweeper's query: unfinished entries not touched for a while.
+            IndexModel([("status", ASCENDING), ("updatedAt", ASCENDING)]),
             IndexModel([("orgId", ASCENDING), ("createdAt", DESCENDING)]),
         ]
 

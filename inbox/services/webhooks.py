@@ -10,9 +10,11 @@ import hashlib
 import hmac
 import json
 import logging
+from collections.abc import Collection, Mapping
 from datetime import timedelta
 from typing import Any
 
+from pymongo import UpdateOne
 from pymongo.errors import DuplicateKeyError
 
 from connectors import get_connector, signature
@@ -187,20 +189,38 @@ async def hand_off(
         )
 
 
-async def mark_done(delivery_id: str, indexes: list[int]) -> None:
-    coll = WebhookDelivery.get_pymongo_collection()
-    doc = await coll.find_one_and_update(
-        {"_id": delivery_id},
-        {"$addToSet": {"doneEvents": {"$each": indexes}}, "$set": {"updatedAt": utcnow()}},
-        projection={"eventCount": 1, "doneEvents": 1, "status": 1},
-        return_document=True,
-    )
-    if (
-        doc
-        and doc.get("status") == "RECEIVED"
-        and len(doc.get("doneEvents", [])) >= doc.get("eventCount", 0)
-    ):
-        await coll.update_one({"_id": delivery_id}, {"$set": {"status": "PROCESSED"}})
+async def mark_done(done: Mapping[str, Collection[int]]) -> None:
+    """Record the finished events of many deliveries in one command.
+
+    Per delivery, one atomic pipeline update adds the indexes and, once every event is
+    done, moves it to PROCESSED (by `_id` alone: an indexed point lookup)."""
+    if not done:
+        return
+    now = utcnow()
+    all_done = {
+        "$and": [
+            {"$eq": ["$status", "RECEIVED"]},
+            {"$gte": [{"$size": "$doneEvents"}, {"$ifNull": ["$eventCount", 0]}]},
+        ]
+    }
+    ops = [
+        UpdateOne(
+            {"_id": delivery_id},
+            [
+                {
+                    "$set": {
+                        "doneEvents": {
+                            "$setUnion": [{"$ifNull": ["$doneEvents", []]}, sorted(set(indexes))]
+                        },
+                        "updatedAt": now,
+                    }
+                },
+                {"$set": {"status": {"$cond": [all_done, "PROCESSED", "$status"]}}},
+            ],
+        )
+        for delivery_id, indexes in done.items()
+    ]
+    await WebhookDelivery.get_pymongo_collection().bulk_write(ops, ordered=False)
 
 
 async def record_error(delivery_id: str, index: int, reason: str) -> None:
@@ -217,27 +237,30 @@ async def redeliver_stale(deps: Deps, limit: int = 500) -> int:
     embedded) or a worker dies: the journal is the source of truth, threading is idempotent.
     """
     cutoff = utcnow() - timedelta(seconds=deps.settings.redelivery_after_seconds)
+    # One plain dict: the (status, updatedAt) index serves exactly this shape, while
+    # Beanie's several-argument find sends `$and`, which the embedded engine scans.
     stale = (
-        await WebhookDelivery.find(
-            WebhookDelivery.status == "RECEIVED", WebhookDelivery.updated_at < cutoff
-        )
+        await WebhookDelivery.find({"status": "RECEIVED", "updatedAt": {"$lt": cutoff}})
         .limit(limit)
         .to_list()
     )
+    coll = WebhookDelivery.get_pymongo_collection()
+    channels: dict[str, Channel | None] = {}
     count = 0
     for delivery in stale:
-        channel = await Channel.find_one(Channel.id == delivery.channel_id)
+        if delivery.channel_id not in channels:
+            channels[delivery.channel_id] = await Channel.find_one({"_id": delivery.channel_id})
+        channel = channels[delivery.channel_id]
         connector = get_connector(channel.type) if channel else None
         if channel is None or connector is None:
-            await WebhookDelivery.get_pymongo_collection().update_one(
-                {"_id": delivery.id}, {"$set": {"status": "FAILED"}}
-            )
+            await coll.update_one({"_id": delivery.id}, {"$set": {"status": "FAILED"}})
             continue
         events = connector.parse(decode_journaled(connector, delivery.body), channel.config)
-        todo = [i for i in range(len(events)) if i not in set(delivery.done_events)]
+        done = set(delivery.done_events)
+        todo = [i for i in range(len(events)) if i not in done]
         await hand_off(deps, channel, delivery.id, events, indexes=todo)
-        await WebhookDelivery.get_pymongo_collection().update_one(
-            {"_id": delivery.id}, {"$set": {"updatedAt": utcnow()}}
-        )
         count += len(todo)
+    handed = [d.id for d in stale if channels.get(d.channel_id) is not None]
+    if handed:
+        await coll.update_many({"_id": {"$in": handed}}, {"$set": {"updatedAt": utcnow()}})
     return count

@@ -2,8 +2,9 @@
 
 Rendering (worker, per recipient): the campaign's `subject` and HTML `messageTemplate` are
 rendered for the customer (the HTML one with customers' values escaped). Every http(s) link
-of the body is rewritten to `{PUBLIC_URL}/t/c/{token}?u=<link>` and a 1x1 pixel
-`{PUBLIC_URL}/t/o/{token}.gif` is appended. The token is the recipient's own, random
+of the body (printable ASCII, at most 2,048 characters) is rewritten to
+`{PUBLIC_URL}/t/c/{token}?u=<link>` and a 1x1 pixel `{PUBLIC_URL}/t/o/{token}.gif` is
+appended. The token is the recipient's own, random
 (`secrets.token_urlsafe`, 192 bits), and the links the e-mail contained are stored with it:
 a click redirects only to one of them, so the endpoint is never an open redirect. The
 message's text is the plain-text alternative (links kept as "text (url)").
@@ -16,6 +17,7 @@ counts as an open too when no open was seen (the pixel is often blocked).
 
 from __future__ import annotations
 
+import re
 import secrets
 from dataclasses import dataclass
 from typing import Any
@@ -38,6 +40,10 @@ MAX_TEMPLATE_CHARS = 4096
 """Longest template of a text campaign; an EMAIL campaign's HTML may be longer (up to the
 request limit), its rendering capped by `templating.MAX_OUTPUT_CHARS`."""
 TOKEN_BYTES = 24
+MAX_TRACKED_LINK_CHARS = 2048
+"""Longer links, and links with spaces or non-ASCII characters, are left untracked: their
+click URL could pass the 8 KiB request line servers accept."""
+_TRACKABLE = re.compile(rf"[!-~]{{1,{MAX_TRACKED_LINK_CHARS}}}")
 # The classic transparent 1x1 GIF (43 bytes).
 PIXEL_GIF = (
     b"GIF89a\x01\x00\x01\x00\x80\x00\x00\x00\x00\x00\xff\xff\xff!\xf9\x04\x01\x00\x00\x00"

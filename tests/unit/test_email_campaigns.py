@@ -53,3 +53,12 @@ def test_tracking_urls_carry_the_token_and_the_exact_link():
     assert unquote(url.split("?u=", 1)[1]) == link
     assert open_url("https://inbox.example", "tok") == "https://inbox.example/t/o/tok.gif"
     assert PIXEL_GIF.startswith(b"GIF89a") and len(PIXEL_GIF) == 43
+
+
+def test_only_printable_ascii_links_of_bounded_length_are_tracked():
+    from inbox.services.email_campaigns import _TRACKABLE, MAX_TRACKED_LINK_CHARS
+
+    assert _TRACKABLE.fullmatch("https://shop.example/a?x=1&y=%20")
+    assert not _TRACKABLE.fullmatch("https://shop.example/a b")
+    assert not _TRACKABLE.fullmatch("https://exämple.com/")
+    assert not _TRACKABLE.fullmatch("https://shop.example/" + "a" * MAX_TRACKED_LINK_CHARS)

@@ -128,6 +128,9 @@ def _number(value: Any) -> float | int:
 def _text(value: Any, lower: bool) -> str:
     if not isinstance(value, str) or not value:
         raise _Bad("value", "must be a non-empty string")
+    if "\x00" in value:
+        # MongoDB refuses NUL in a regular expression (`contains`); no field holds one anyway.
+        raise _Bad("value", "must not contain NUL characters")
     if len(value) > MAX_TEXT:
         raise _Bad("value", f"must be at most {MAX_TEXT} characters")
     return value.lower() if lower else value

@@ -456,6 +456,8 @@ async def test_every_member_reads_dashboards_and_other_orgs_are_not_found(admin,
         ("dashboard/metrics?period=week&from=2024-01-01", "period"),
         ("dashboard/metrics?to=2024-01-01", "from"),
         ("dashboard/metrics?from=2024-02-01&to=2024-01-01", "from"),
+        ("dashboard/metrics?from=2999-01-01", "from"),  # no `to` means now
+        ("dashboard/top-products?from=2999-01-01", "from"),
         ("dashboard/revenue?tz=Mars/Olympus", "tz"),
         ("dashboard/revenue?date=yesterday", "date"),
         ("dashboard/revenue?period=fortnight", "period"),
@@ -468,3 +470,9 @@ async def test_bad_dashboard_parameters_are_400s_naming_them(admin, path, field)
     status, body, _ = await admin.get(f"/orgs/{admin.org_id}/{path}")
     assert status == 400, body
     assert field in body["details"], body
+
+
+async def test_a_period_back_to_1970_has_a_shorter_previous_period_not_an_error(admin):
+    body = await dashboard(admin, "metrics", "?from=1970-01-01&to=9000-12-31")
+    assert body["previousPeriod"]["from"].startswith("0001-01-01")
+    assert body["totalSales"] == figure(0, 0.0, "neutral")

@@ -134,6 +134,16 @@ async def _real_ids(admin: Api) -> dict[str, str]:
     )
     if status == 201:
         ids["ruleId"] = rule["id"]
+    # A segment, so its operations and its customers are fuzzed past the 404.
+    status, segment, _ = await admin.post(
+        f"/orgs/{admin.org_id}/segments",
+        {
+            "name": "Fuzzed segment",
+            "conditions": [{"field": "totalOrders", "operator": "gte", "value": 0}],
+        },
+    )
+    if status == 201:
+        ids["segmentId"] = segment["id"]
     return ids
 
 

@@ -180,6 +180,7 @@ def test_an_operator_that_does_not_fit_the_field_is_named():
         (cond("city", "contains", ""), "non-empty string"),
         (cond("city", "eq", 5), "non-empty string"),
         (cond("tags", "in", "vip"), "non-empty list"),
+        (cond("city", "contains", "a\x00b"), "NUL"),
     ],
 )
 def test_a_value_of_the_wrong_type_is_named(condition, why):

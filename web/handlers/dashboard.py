@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 from aiohttp import web
 
 from inbox.documents import utcnow
+from inbox.errors import ValidationFailed
 from inbox.services import dashboard as dashboard_service
 from inbox.services.analytics import Period
 from inbox.services.dashboard import Span, Window
@@ -38,7 +39,12 @@ def _window(q: DashboardPeriodQuery, default: Span | None) -> Window | None:
     if q.from_ is not None:
         period = Period.of(q.from_, q.to)
         assert period.start is not None  # `from` was given
-        return Window(period.start, period.end or utcnow())
+        window = Window(period.start, period.end or utcnow())
+        if window.start >= window.end:
+            raise ValidationFailed(
+                "Invalid period", details={"from": "must be before `to` (or now, without `to`)"}
+            )
+        return window
     span = Span(q.period) if q.period else default
     return Window.rolling(span) if span else None
 

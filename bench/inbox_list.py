@@ -39,10 +39,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import gc
 import json
+import os
 import random
 import shlex
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -58,9 +61,16 @@ from aiohttp import web
 from pymongo import AsyncMongoClient
 
 from inbox.config import Settings
+from inbox.documents import Channel, Customer, Ticket, User
 from inbox.embedded import EmbeddedServers
 from inbox.services import ticket_counts, ticket_list
+from inbox.services import tickets as ticket_service
+from inbox.views import ticket_view
 from web.app import create_app
+from web.auth import authenticated, current_user
+from web.pagination import page_of, paged_response
+from web.parsing import query
+from web.schemas import TicketQuery
 
 PASSWORD = "bench-password-1"
 TARGET_P99_MS = 50.0
@@ -289,23 +299,25 @@ class Scenario:
 
 async def measure(
     api: Api,
-    scenario: Scenario,
+    targets: list[tuple[Scenario, str]],
     queries: list[str],
     requests: int,
     warmup: int,
     max_seconds: float,
 ) -> None:
-    """`requests` timed GETs, fewer if they take longer than `max_seconds` in all (an
-    unfiltered list over 100,000 tickets can take seconds each on the embedded MongoDB)."""
+    """`requests` timed GETs per (scenario, path), fewer if they take longer than
+    `max_seconds` in all (an unfiltered list over 100,000 tickets took seconds each on the
+    embedded MongoDB). With several paths the requests alternate between them, so each sees
+    the same moment's load."""
     headers = {"Authorization": f"Bearer {api.token}"}
-    path = f"{api.base}/orgs/{api.org_id}/tickets"
 
-    async def one(q: str) -> float:
+    async def one(scenario: Scenario, path: str, q: str) -> float:
+        url = f"{api.base}{path.format(org=api.org_id)}?{q}"
         t0 = time.perf_counter()
-        async with api.http.get(f"{path}?{q}", headers=headers) as resp:
+        async with api.http.get(url, headers=headers) as resp:
             body = await resp.read()
             if resp.status != 200:
-                raise RuntimeError(f"GET ?{q}: {resp.status} {body[:300]!r}")
+                raise RuntimeError(f"GET {path}?{q}: {resp.status} {body[:300]!r}")
             scenario.total_count = int(resp.headers["X-Total-Count"])
         elapsed = (time.perf_counter() - t0) * 1000
         scenario.page_size = len(json.loads(body))
@@ -313,15 +325,64 @@ async def measure(
 
     warm_started = time.perf_counter()
     for i in range(warmup):
-        await one(queries[i % len(queries)])
+        for scenario, path in targets:
+            await one(scenario, path, queries[i % len(queries)])
         if time.perf_counter() - warm_started > max_seconds / 6:
             break
     started = time.perf_counter()
     for i in range(requests):
-        scenario.samples_ms.append(await one(queries[i % len(queries)]))
-        if time.perf_counter() - started > max_seconds and len(scenario.samples_ms) >= 5:
+        for scenario, path in targets:
+            scenario.samples_ms.append(await one(scenario, path, queries[i % len(queries)]))
+        if time.perf_counter() - started > max_seconds and i >= 4:
             break
-    scenario.seconds = time.perf_counter() - started
+    for scenario, _ in targets:
+        scenario.seconds = sum(scenario.samples_ms) / 1000
+
+
+LIST = "/orgs/{org}/tickets"
+BEFORE = "/bench/orgs/{org}/tickets-before"
+
+
+@authenticated()
+async def list_before(request: web.Request) -> web.Response:
+    """The list as it was before recent-activity windows and kept counts (commit 8f4ce03),
+    for an A/B in the same run: the plain sorted query, `count()`, whole documents for the
+    views."""
+    page = page_of(request)
+    q = query(request, TicketQuery)
+    conditions = ticket_service.list_filters(
+        ticket_service.TicketFilters(
+            status=q.status,
+            assignee_id=q.assignee_id,
+            channel_id=q.channel_id,
+            priority=q.priority,
+            customer_id=q.customer_id,
+        )
+    )
+    found = Ticket.find({"orgId": current_user(request).org_id, **conditions})
+    total = await found.count()
+    tickets = (
+        await found.sort(-Ticket.last_activity_at, -Ticket.id)
+        .skip(page.skip)
+        .limit(page.limit)
+        .to_list()
+    )
+    channel_ids = list({t.channel_id for t in tickets})
+    customer_ids = list({t.customer_id for t in tickets if t.customer_id})
+    user_ids = list({t.assignee_id for t in tickets if t.assignee_id})
+    chans = {c.id: c for c in await Channel.find({"_id": {"$in": channel_ids}}).to_list()}
+    custs = {c.id: c for c in await Customer.find({"_id": {"$in": customer_ids}}).to_list()}
+    users = {u.id: u for u in await User.find({"_id": {"$in": user_ids}}).to_list()}
+    items = [
+        ticket_view(
+            t,
+            chans.get(t.channel_id),
+            custs.get(t.customer_id or ""),
+            users.get(t.assignee_id or ""),
+        ).dump()
+        for t in tickets
+    ]
+    return paged_response(request, items, total, page)
 
 
 # ------------------------------------------------------------------------------ breakdown
@@ -445,7 +506,9 @@ async def write_while(
 
 
 async def run(settings: Settings, args: argparse.Namespace) -> dict[str, Any]:
-    runner = web.AppRunner(create_app(settings), access_log=None)
+    app = create_app(settings)
+    app.router.add_get(BEFORE.replace("{org}", "{orgId}"), list_before)
+    runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()
@@ -475,17 +538,31 @@ async def run(settings: Settings, args: argparse.Namespace) -> dict[str, Any]:
             mix = {s: sum(1 for t in tickets if t["status"] == s) for s in STATUS_WEIGHTS}
             agent = agents[0]
             mine = sum(1 for t in tickets if t["status"] == "OPEN" and t.get("assigneeId") == agent)
+            open_ids = [t["_id"] for t in tickets if t["status"] != "CLOSED"]
+            n_tickets = len(tickets)
+            # The web process under test would not hold the data set: drop this copy, so
+            # its garbage collections do not walk 130,000 dicts during the measurements.
+            del tickets, customers
+            gc.collect()
+            load_before = os.getloadavg()
 
             # Rotating over the agents keeps one agent's page from being the only one cached.
+            target_queries = [f"status=OPEN&assigneeId={a}&limit=20" for a in agents]
+            results = []
+            target = Scenario(
+                "status=OPEN & assignee (target)", "status=OPEN&assigneeId=<agent>", TARGET_P99_MS
+            )
+            targets = [(target, LIST)]
+            if not args.no_before:
+                # The same query through the list as it was, alternating request by request.
+                before = Scenario("the same, before (plain query)", "  before: plain query + count")
+                targets.append((before, BEFORE))
+            log(f"measuring {', '.join(t.name for t, _ in targets)}")
+            await measure(
+                api, targets, target_queries, args.requests, args.warmup, args.max_seconds
+            )
+            results += [t.summary() for t, _ in targets]
             scenarios = [
-                (
-                    Scenario(
-                        "status=OPEN & assignee (target)",
-                        "status=OPEN&assigneeId=<agent>",
-                        TARGET_P99_MS,
-                    ),
-                    [f"status=OPEN&assigneeId={a}&limit=20" for a in agents],
-                ),
                 (
                     Scenario("status=OPEN (the inbox's default)", "status=OPEN"),
                     ["status=OPEN&limit=20"],
@@ -504,16 +581,16 @@ async def run(settings: Settings, args: argparse.Namespace) -> dict[str, Any]:
                     ["status=OPEN&assigneeId=unassigned&limit=20"],
                 ),
             ]
-            results = []
             for scenario, queries in scenarios:
                 log(f"measuring {scenario.name}: {args.warmup} warm-up + {args.requests} requests")
-                await measure(api, scenario, queries, args.requests, args.warmup, args.max_seconds)
+                await measure(
+                    api, [(scenario, LIST)], queries, args.requests, args.warmup, args.max_seconds
+                )
                 results.append(scenario.summary())
             # The target query again while tickets change. As the worker changes them, from
             # another connection (a new message on an open ticket: its activity moves and a
             # PENDING one reopens; every other one also changes hands, as an automation
             # would); and as agents do, through the API in this process.
-            open_ids = [t["_id"] for t in tickets if t["status"] != "CLOSED"]
             worker_db = worker_mongo[settings.mongodb_db]
 
             async def touch(rng: random.Random) -> None:
@@ -546,8 +623,8 @@ async def run(settings: Settings, args: argparse.Namespace) -> dict[str, Any]:
                 writer = asyncio.create_task(write_while(write, rate, took))
                 await measure(
                     api,
-                    scenario,
-                    [f"status=OPEN&assigneeId={a}&limit=20" for a in agents],
+                    [(scenario, LIST)],
+                    target_queries,
                     args.requests,
                     args.warmup,
                     args.max_seconds,
@@ -585,8 +662,8 @@ async def run(settings: Settings, args: argparse.Namespace) -> dict[str, Any]:
         await runner.cleanup()
     return {
         "data": {
-            "tickets": len(tickets),
-            "customers": len(customers),
+            "tickets": n_tickets,
+            "customers": n_customers,
             "agents": len(agents),
             "channels": len(channels),
             "statusMix": mix,
@@ -594,9 +671,34 @@ async def run(settings: Settings, args: argparse.Namespace) -> dict[str, Any]:
             "insertSeconds": {"customers": round(t_customers, 1), "tickets": round(t_tickets, 1)},
             "ticketIndexes": indexes,
         },
+        # 1/5/15-minute load averages when the measurements started and ended: other work on
+        # a small machine moves every figure here.
+        "loadAverage": {"start": load_before, "end": os.getloadavg()},
+        "commit": git_commit(),
         "scenarios": results,
         "breakdown": parts,
     }
+
+
+def git_commit() -> str:
+    try:
+        out = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+            check=True,
+            cwd=Path(__file__).parent,
+        )
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            capture_output=True,
+            text=True,
+            check=True,
+            cwd=Path(__file__).parent,
+        )
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    return out.stdout.strip() + (" (uncommitted changes)" if dirty.stdout.strip() else "")
 
 
 def print_report(report: dict[str, Any], command: str) -> None:
@@ -609,6 +711,11 @@ def print_report(report: dict[str, Any], command: str) -> None:
         f" inserted in {d['insertSeconds']['tickets']} s"
     )
     print(f"ticket indexes: {', '.join(d['ticketIndexes'])}")
+    load = report["loadAverage"]
+    print(
+        f"commit {report['commit']}; load average at start {load['start'][0]:.2f},"
+        f" at end {load['end'][0]:.2f} ({os.cpu_count()} CPUs)"
+    )
     print()
     header = f"{'GET /orgs/{orgId}/tickets?...':<38}{'total':>8}{'p50':>8}{'p95':>8}"
     print(header + f"{'p99':>8}{'max':>8}{'req/s':>8}  target")
@@ -663,6 +770,11 @@ def main() -> None:
         type=float,
         default=1.0,
         help="ticket assigns per second through the API during one more run (0: skip it)",
+    )
+    parser.add_argument(
+        "--no-before",
+        action="store_true",
+        help="skip timing the list as it was (plain query and count) next to the target",
     )
     parser.add_argument(
         "--plain-unfiltered",

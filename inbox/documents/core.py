@@ -268,11 +268,21 @@ class Ticket(_Base):
     class Settings:
         name = "tickets"
         keep_nulls = False
+        # The list's indexes: (orgId, <filter fields>, lastActivityAt, _id). The list reads
+        # recent-activity windows (inbox/services/ticket_list.py), windowing a filter on the
+        # index with its fields before lastActivityAt; writes keep `lastActivityAt` current.
+        # The trailing `_id` is the list's tie-break, so a real MongoDB walks the index in
+        # order and stops at the page instead of sorting every match.
         indexes = [
             IndexModel([("openKey", ASCENDING)], unique=True, sparse=True),
-            IndexModel([("orgId", ASCENDING), ("lastActivityAt", DESCENDING)]),
+            IndexModel([("orgId", ASCENDING), ("lastActivityAt", DESCENDING), ("_id", DESCENDING)]),
             IndexModel(
-                [("orgId", ASCENDING), ("status", ASCENDING), ("lastActivityAt", DESCENDING)]
+                [
+                    ("orgId", ASCENDING),
+                    ("status", ASCENDING),
+                    ("lastActivityAt", DESCENDING),
+                    ("_id", DESCENDING),
+                ]
             ),
             IndexModel(
                 [
@@ -280,13 +290,17 @@ class Ticket(_Base):
                     ("assigneeId", ASCENDING),
                     ("status", ASCENDING),
                     ("lastActivityAt", DESCENDING),
+                    ("_id", DESCENDING),
                 ]
             ),
-            # "Mine"/"unassigned" in any status. The list reads recent-activity windows
-            # (inbox/services/ticket_list.py): a filter is windowed on the index that is
-            # (orgId, <its fields>, lastActivityAt). Writes keep `lastActivityAt` current.
+            # "Mine"/"unassigned" in any status.
             IndexModel(
-                [("orgId", ASCENDING), ("assigneeId", ASCENDING), ("lastActivityAt", DESCENDING)]
+                [
+                    ("orgId", ASCENDING),
+                    ("assigneeId", ASCENDING),
+                    ("lastActivityAt", DESCENDING),
+                    ("_id", DESCENDING),
+                ]
             ),
             IndexModel([("orgId", ASCENDING), ("customerId", ASCENDING)]),
             IndexModel([("orgId", ASCENDING), ("createdAt", ASCENDING)]),  # analytics

@@ -187,6 +187,12 @@ async def _bring_up_to_date(key: Key, entry: _Entry, org_id: str, filters: dict[
     return entry.total
 
 
+def last_known(org_id: str, filters: Mapping[str, Any]) -> int | None:
+    """The count as last brought up to date, without asking MongoDB (a hint, maybe stale)."""
+    entry = _entries.get(_key(org_id, filters))
+    return entry.total if entry is not None else None
+
+
 def forget(org_id: str) -> None:
     """Drop the org's counts: call after deleting tickets (deletions leave no trace to see)."""
     global _ids_held

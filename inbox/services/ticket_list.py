@@ -7,7 +7,9 @@ tickets active in the last hour, then 4 hours, 16 hours ... (each window four ti
 and at last without a window. Every ticket inside a window sorts before every ticket outside
 it (its `lastActivityAt` is greater or equal to the window's start, theirs is smaller), so the
 tickets of a window are a prefix of the full order: as soon as a window holds `skip + limit`
-matches, its page is exactly the page of the unwindowed query, ties included.
+matches, its page is exactly the page of the unwindowed query, ties included. (The embedded
+server answers `lastActivityAt >= start` over an index with `_id` after `lastActivityAt` as
+`> start`: it compares the whole index key with the bound. That is a prefix too.)
 
 The windowed query must be one the server's planner serves from an index, which it does only
 when one index covers every field of it: `(orgId, <the filter's fields>, lastActivityAt)`.

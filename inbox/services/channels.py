@@ -12,7 +12,7 @@ from connectors.base import ChannelType, ConnectionResult
 from inbox.config import Settings
 from inbox.documents import Channel, Customer, User, utcnow
 from inbox.errors import NotFound, ValidationFailed
-from inbox.services import audit
+from inbox.services import audit, channel_cache
 
 MASK = "********"
 _ALWAYS_SECRET = frozenset({"accessToken", "pageAccessToken", "appSecret"})
@@ -115,6 +115,7 @@ async def update(
         channel.config = validate_config(channel.type, merged)
     channel.updated_at = utcnow()
     await channel.save()
+    channel_cache.forget(channel.id)  # webhook intake reads the new config at once
     await audit.record(
         actor, "channel.update", "channel", channel.id, audit.channel_changes(before, channel)
     )
@@ -128,6 +129,7 @@ async def delete(org_id: str, channel_id: str, actor: User | None = None) -> Non
     channel.is_active = False
     channel.updated_at = utcnow()
     await channel.save()
+    channel_cache.forget(channel.id)
     await audit.record(actor, "channel.delete", "channel", channel.id, {"name": channel.name})
 
 

@@ -52,6 +52,11 @@ class Settings:
     worker_concurrency: int = 8
     # Campaign sends per second per channel, shared by all workers (WhatsApp's default 80/s).
     campaign_rate_per_second: float = 80.0
+    # The same for EMAIL channels: SMTP relays take far more than chat platforms (set it to
+    # the relay's own limit, e.g. 14 for a new Amazon SES account). 0 = unpaced.
+    campaign_email_rate_per_second: float = 500.0
+    # Campaign sends in flight at once per worker (different conversations).
+    campaign_send_concurrency: int = 32
     public_url: str = "http://127.0.0.1:8080"
     # Uploaded media (product images), on local disk; `inbox up` puts it under its data dir.
     # Several web processes must share it (one volume), as they serve each other's uploads.

@@ -12,9 +12,10 @@ missing for one customer fails that render instead of sending "Hi ," to a custom
 from __future__ import annotations
 
 import operator
+from functools import lru_cache
 from typing import Any
 
-from jinja2 import StrictUndefined, TemplateError, TemplateSyntaxError, nodes
+from jinja2 import StrictUndefined, Template, TemplateError, TemplateSyntaxError, nodes
 from jinja2.meta import find_undeclared_variables
 from jinja2.sandbox import SandboxedEnvironment
 
@@ -130,9 +131,15 @@ def render_html(template: str, context: dict[str, Any]) -> str:
     return _render(_HTML_ENV, template, context)
 
 
+@lru_cache(maxsize=256)
+def _compiled(env: _Sandbox, template: str) -> Template:
+    # Compiling costs far more than rendering: a campaign renders one template per recipient.
+    return env.from_string(template)
+
+
 def _render(env: _Sandbox, template: str, context: dict[str, Any]) -> str:
     try:
-        out = env.from_string(template).render(context)
+        out = _compiled(env, template).render(context)
     except TemplateRenderError:
         raise
     except TemplateError as exc:

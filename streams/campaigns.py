@@ -1,12 +1,15 @@
 """Campaign sending on the worker: the `campaign` topic agent and two timers.
 
-* `send_campaign` takes recipient records in small batches and sends different
+* `send_campaign` takes recipient records in batches and sends them with the batch's
+  database work done in a few bulk commands (`campaign_sending.send_batch`), different
   conversations concurrently (records of one conversation in order), each paced by the
   channel's shared Redis throttle; after each batch it publishes progress and completes
   campaigns with nobody left PENDING.
 * `start_due_campaigns` polls every second for SCHEDULED campaigns whose time has come. The
   schedule lives in Mongo, so it survives restarts, and the SCHEDULED -> SENDING move is
-  one atomic update, so with several workers polling exactly one starts each campaign.
+  one atomic update, so with several workers polling exactly one starts each campaign. The
+  same timer resolves started campaigns' audiences into recipients (one worker per
+  campaign, under a lease that another worker takes over if this one dies).
 * `sweep_campaigns` re-hands the PENDING recipients of SENDING campaigns that stopped
   making progress (records lost by a memory-only broker, a fan-out cut short by a crash).
 
@@ -21,6 +24,7 @@ import faust
 from pymongo.errors import PyMongoError
 from redis.exceptions import RedisError
 
+from inbox.services import campaign_sending
 from inbox.services import campaigns as campaign_service
 from streams import topics
 from streams.context import WorkerContext
@@ -28,16 +32,16 @@ from streams.records import CampaignRecord
 
 log = logging.getLogger(__name__)
 
-# Concurrent sends per batch. Bounded well under the Redis client's pool (100 connections
-# by default in redis-py), since each send also publishes realtime events.
-_BATCH = 40
+# Records per batch: each batch costs a handful of database commands whatever its size
+# (the sends themselves are bounded by CAMPAIGN_SEND_CONCURRENCY).
+_BATCH = 200
 _SCHEDULE_POLL_SECONDS = 1.0
 _SWEEP_LOCK = "inbox:campaign-sweeper-lock"
 
 
 def register(app: faust.App, ctx: WorkerContext) -> None:
     # Imported here: streams.app imports this module while it is being defined.
-    from streams.app import _guarded, _parse_all, _per_conversation
+    from streams.app import _parse_all, _retrying
 
     settings = ctx.settings
     campaign_topic = app.topic(topics.campaign(settings), key_serializer="raw")
@@ -48,25 +52,15 @@ def register(app: faust.App, ctx: WorkerContext) -> None:
         assert ctx.redis is not None
         throttle = campaign_service.Throttle(ctx.redis, settings.campaign_rate_per_second)
 
-        async def on_error(record: CampaignRecord, exc: BaseException) -> None:
-            log.error(
-                "campaign %s: recipient %s failed: %r",
-                record.campaign_id,
-                record.recipient_id,
-                exc,
-            )
-
-        async for batch in stream.take(_BATCH, within=0.05):
+        async for batch in stream.take(_BATCH, within=0.1):
             records = _parse_all(batch, CampaignRecord)
-            await _per_conversation(
-                records,
-                key=lambda r: r.conversation,
-                handle=lambda r: _guarded(
-                    lambda x: campaign_service.send_recipient(deps, throttle, x),
-                    r,
-                    on_error=on_error,
-                ),
-            )
+            try:
+                await _retrying(lambda r=records: campaign_sending.send_batch(deps, throttle, r))
+            except (PyMongoError, RedisError, OSError):
+                # Recipients stay PENDING: the sweeper hands them over again.
+                log.warning("campaign batch left for the sweeper", exc_info=True)
+            except Exception:  # noqa: BLE001 - a bad batch must not stop the stream
+                log.exception("campaign batch of %d records failed", len(records))
             try:
                 await campaign_service.progress_all(deps, (r.campaign_id for r in records))
             except (PyMongoError, RedisError, OSError):
@@ -78,11 +72,12 @@ def register(app: faust.App, ctx: WorkerContext) -> None:
         deps = await ctx.deps()
         try:
             started = await campaign_service.start_due(deps)
+            resolved = await campaign_sending.resolve_due(deps)
         except (PyMongoError, RedisError, OSError):
             log.warning("scheduled campaigns not checked: a service is down", exc_info=True)
             return
-        if started:
-            log.info("started %d scheduled campaign(s)", started)
+        if started or resolved:
+            log.info("started %d scheduled campaign(s), resolved %d audience(s)", started, resolved)
 
     @app.timer(interval=max(5.0, settings.redelivery_after_seconds / 3))
     async def sweep_campaigns() -> None:

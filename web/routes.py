@@ -18,6 +18,7 @@ from web.handlers import (
     health,
     macros,
     media,
+    messaging,
     notifications,
     orders,
     orgs,
@@ -104,6 +105,26 @@ def setup_routes(app: web.Application) -> None:
     r.add_get("/orgs/{orgId}/campaigns/{campaignId}/recipients", campaigns.list_recipients)
     r.add_post("/orgs/{orgId}/campaigns/{campaignId}/start", campaigns.start)
     r.add_get("/orgs/{orgId}/campaigns/{campaignId}/stats", campaigns.stats)
+    r.add_put("/orgs/{orgId}/campaigns/{campaignId}/audience", campaigns.set_audience)
+
+    # The sales document's e-mail and messaging paths: views over campaigns and templates.
+    # Fixed paths (`stats`, `send`, `templates`) before the `{id}` ones.
+    r.add_get("/orgs/{orgId}/emails/campaigns", messaging.list_email_campaigns)
+    r.add_post("/orgs/{orgId}/emails/campaigns", messaging.create_email_campaign)
+    r.add_get("/orgs/{orgId}/emails/campaigns/stats", messaging.email_stats)
+    r.add_get("/orgs/{orgId}/emails/campaigns/{campaignId}", messaging.get_email_campaign)
+    r.add_post("/orgs/{orgId}/emails/campaigns/{campaignId}/send", messaging.send_email_campaign)
+    r.add_get("/orgs/{orgId}/emails/templates", messaging.list_email_templates)
+    r.add_post("/orgs/{orgId}/emails/templates", messaging.create_email_template)
+    r.add_put("/orgs/{orgId}/emails/templates/{templateId}", messaging.update_email_template)
+    r.add_delete("/orgs/{orgId}/emails/templates/{templateId}", messaging.delete_email_template)
+    r.add_get("/orgs/{orgId}/messages", messaging.list_messages)
+    r.add_get("/orgs/{orgId}/messages/stats", messaging.message_stats)
+    r.add_post("/orgs/{orgId}/messages/send", messaging.send_message)
+    r.add_get("/orgs/{orgId}/messages/templates", messaging.list_message_templates)
+    r.add_post("/orgs/{orgId}/messages/templates", messaging.create_message_template)
+    r.add_put("/orgs/{orgId}/messages/templates/{templateId}", messaging.update_message_template)
+    r.add_delete("/orgs/{orgId}/messages/templates/{templateId}", messaging.delete_message_template)
 
     # Segments (`preview` is fixed, before `{segmentId}`) and the dashboards.
     r.add_get("/orgs/{orgId}/segments", segments.list_segments)

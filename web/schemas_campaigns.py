@@ -3,27 +3,63 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import ConfigDict, Field, field_validator
 from pydantic.alias_generators import to_camel
 
-from inbox.documents import CampaignStatus, RecipientStatus
+from inbox.documents import AudienceType, CampaignStatus, RecipientStatus
+from inbox.services.audiences import MAX_RECIPIENT_IDS
 from web.schemas import Body
 
 MAX_RECIPIENTS_PER_REQUEST = 10_000
+TEMPLATE_HELP = (
+    "Jinja2 template rendered per recipient: {{ customer.name }}, {{ customer.email }}, "
+    "{{ customer.phone }}, {{ customer.city }}, {{ customer.tags }}, {{ customer.status }}, "
+    "{{ customer.totalOrders }}, {{ customer.totalRevenue }}, {{ customer.lastOrderDate }}, "
+    "{{ customer.externalId }}, {{ customer.platform }}, {{ customer.metadata.<key> }}, and "
+    "{{ customer_name }} / {{ company_name }} (the organisation's name)"
+)
 
 
-class CampaignCreateBody(Body):
+class AudienceFields(Body):
+    """Who a campaign goes to besides contacts added by hand: a segment or a recipient type."""
+
+    segment_id: str | None = Field(
+        default=None,
+        max_length=100,
+        description="A saved segment's customers (not with recipientType)",
+    )
+    recipient_type: AudienceType | None = Field(
+        default=None,
+        description="all, with_orders, without_orders, vip (customers tagged VIP, any case), "
+        "custom (the customers in recipientIds). Only active customers receive campaigns; "
+        "those without an address on the channel's platform are counted as skipped.",
+    )
+    recipient_ids: list[Annotated[str, Field(max_length=100)]] | None = Field(
+        default=None, max_length=MAX_RECIPIENT_IDS, description="custom: customer ids"
+    )
+
+
+class CampaignCreateBody(AudienceFields):
     channel_id: str = Field(min_length=1, max_length=100)
     name: str = Field(min_length=1, max_length=200)
-    message_template: str = Field(
+    message_template: str | None = Field(
+        default=None,
         min_length=1,
         max_length=65_536,
-        description="Jinja2 template rendered per recipient: {{ customer.name }}, "
-        "{{ customer.externalId }}, {{ customer.platform }}, {{ customer.metadata.<key> }}. "
-        "At most 4096 characters, except the HTML body of an EMAIL campaign (values inserted "
-        "into it are HTML-escaped)",
+        description=TEMPLATE_HELP + ". At most 4096 characters, except the HTML body of an "
+        "EMAIL campaign (values inserted into it are HTML-escaped). Required unless "
+        "templateId is given",
+    )
+    template_id: str | None = Field(
+        default=None,
+        max_length=100,
+        description="A message template of the channel's kind: its subject and body are "
+        "copied in (unless given here)",
+    )
+    template_type: str | None = Field(
+        default=None, max_length=50, description="A label: blank, welcome, promotion ..."
     )
     subject: str | None = Field(
         default=None,

@@ -38,6 +38,7 @@ __all__ = [
     "Notification",
     "CampaignStatus",
     "RecipientStatus",
+    "AudienceType",
     "Campaign",
     "CampaignRecipient",
     "CORE_DOCUMENTS",
@@ -484,6 +485,17 @@ class RecipientStatus(StrEnum):
     FAILED = "FAILED"
 
 
+class AudienceType(StrEnum):
+    """Who a campaign goes to besides contacts added by hand (the sales document's
+    `recipientType`); resolved to recipients when it starts (inbox/services/audiences.py)."""
+
+    ALL = "all"
+    WITH_ORDERS = "with_orders"
+    WITHOUT_ORDERS = "without_orders"
+    VIP = "vip"  # customers tagged "VIP", in any case
+    CUSTOM = "custom"  # the customers listed in `recipientIds`
+
+
 class Campaign(_Base):
     """A bulk outbound message on one channel (inbox/services/campaigns.py).
 
@@ -507,12 +519,31 @@ class Campaign(_Base):
     subject: str | None = None
     opened_count: int = 0
     clicked_count: int = 0
+    # Audience (inbox/services/audiences.py): a saved segment and/or a recipient type, turned
+    # into recipients by the worker once the campaign is SENDING (`audienceLeaseUntil` is the
+    # claim of the worker resolving it; `audienceResolvedAt` says it is done).
+    segment_id: str | None = None
+    recipient_type: AudienceType | None = None
+    recipient_ids: list[str] = Field(default_factory=list)  # custom: customer ids
+    template_id: str | None = None
+    template_type: str | None = None  # the sales document's label: welcome, promotion ...
+    audience_lease_until: datetime | None = None
+    audience_resolved_at: datetime | None = None
+    # Counters kept with $inc as recipients are added and finish; skipped = customers of the
+    # audience with no address on the channel's platform. Delivered comes from receipts.
+    recipient_count: int = 0
+    sent_count: int = 0
+    failed_count: int = 0
+    skipped_count: int = 0
+    delivered_count: int = 0
+    read_count: int = 0
 
     class Settings:
         name = "campaigns"
         indexes = [
             IndexModel([("orgId", ASCENDING), ("createdAt", DESCENDING)]),
             IndexModel([("status", ASCENDING), ("scheduledAt", ASCENDING)]),
+            IndexModel([("status", ASCENDING), ("audienceLeaseUntil", ASCENDING)]),
         ]
 
 
@@ -524,6 +555,7 @@ class CampaignRecipient(_Base):
     channel_id: str
     recipient_contact: str
     """The platform thread id: WhatsApp wa_id (digits), PSID, IGSID, or a MOCK id."""
+    customer_id: str | None = None  # known when the recipient came from the audience
     position: int = 0  # order added, for listing
     status: RecipientStatus = RecipientStatus.PENDING
     sent_at: datetime | None = None

@@ -1,59 +1,54 @@
 """Campaigns: one templated message to many contacts of one channel, sent by the stream worker.
 
 Web side: create (the template is checked now, so a typo is a 400, not 10,000 failures),
-add recipients (validated per platform, duplicates ignored), start. Starting is one atomic
+give it an audience (a segment or a recipient type, inbox/services/audiences.py) and/or add
+contacts by hand (validated per platform, duplicates ignored), start. Starting is one atomic
 DRAFT/SCHEDULED -> SENDING update, so a campaign starts once however often it is started;
-then every PENDING recipient is handed to the `campaign` topic, keyed by its conversation.
+then every PENDING recipient is handed to the `campaign` topic, keyed by its conversation,
+and a worker resolves the audience into more recipients (`campaign_sending.resolve`).
 
-Worker side (`send_recipient`): each recipient's message is threaded like an agent's reply
-(customer upsert, the conversation's open ticket or a new PENDING one, an OUTBOUND message
-QUEUED with metadata {campaignId, recipientId}) and sent through the same claimed,
-idempotent path as replies (`messages.send`). The message id is derived from the recipient
-id, so a worker that dies anywhere in between finds its own message again instead of
-creating a second one, and a message already SENT is never sent again. The recipient's
-status follows its message. Sends are paced per channel by a Redis token bucket that every
-worker shares. When nothing is PENDING, one atomic SENDING -> COMPLETED update finishes it.
+Worker side (inbox/services/campaign_sending.py): a stream batch of recipients is threaded
+like agents' replies and sent through the channel's connector, with the database work done a
+batch at a time. Message ids are derived from recipient ids, so a worker that dies anywhere
+in between finds its own messages again instead of creating second ones, and a message
+already SENT is never sent again. Sends are paced per channel by a Redis clock that every
+worker shares. The campaign keeps counters (recipients, sent, failed, skipped, delivered);
+when nobody is PENDING any more (checked against the recipients themselves), one atomic
+SENDING -> COMPLETED update finishes it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import re
-import uuid
+import secrets
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
 from pymongo import ReturnDocument
-from pymongo.errors import BulkWriteError, DuplicateKeyError
+from pymongo.errors import BulkWriteError
 from redis.asyncio import Redis
 
 from connectors import get_connector
-from connectors.base import ChannelType, DeliveryStatus, Direction
-from connectors.email import normalise_address
-from connectors.sms import normalise_phone
-from inbox import events, templating
+from connectors.base import ChannelType, DeliveryStatus
+from inbox import events
 from inbox.documents import (
+    AudienceType,
     Campaign,
     CampaignRecipient,
     CampaignStatus,
     Channel,
     Customer,
     Message,
+    MessageTemplate,
     RecipientStatus,
-    Ticket,
-    TicketStatus,
     User,
     utcnow,
 )
 from inbox.errors import Conflict, NotFound, ValidationFailed
 from inbox.ports import Deps, EventPublisher
-from inbox.services import audit, email_campaigns
-from inbox.services import customers as customer_service
-from inbox.services import messages as message_service
-from inbox.services import tickets as ticket_service
-from inbox.services.threading import public_message
+from inbox.services import audiences, audit, campaign_context, email_campaigns
 from inbox.views import (
     CampaignProgressView,
     CampaignRecipientView,
@@ -65,25 +60,32 @@ from inbox.views import (
     campaign_view,
 )
 from streams import topics
-from streams.records import CampaignRecord, OutboundRecord, thread_key
+from streams.records import CampaignRecord, thread_key
 
 log = logging.getLogger(__name__)
 
 MAX_MESSAGE_CHARS = 4096
 """Longest rendered message sent (WhatsApp's text limit; Messenger allows 2,000 UTF-8 bytes
 and refuses longer ones itself, which fails that recipient with the platform's reason)."""
-MAX_CONTACT_CHARS = 256
+MAX_CONTACT_CHARS = audiences.MAX_CONTACT_CHARS
 # Longer limits per channel type: an e-mail's text part, and Twilio's longest SMS body.
-_MAX_CHARS_BY_TYPE = {ChannelType.EMAIL: 65_536, ChannelType.SMS: 1600}
-
-_WHATSAPP_NUMBER = re.compile(r"\+?\d{7,15}")
-_PHONE_FORMATTING = re.compile(r"[\s\-().]")
-# Campaign messages get ids derived from their recipient: a re-run finds the same message.
-_MESSAGE_NS = uuid.UUID("6f1d4c1e-3b7a-4f4e-9a53-2b7c1f0e8d21")
-_SENT_STATES = (DeliveryStatus.SENT, DeliveryStatus.DELIVERED, DeliveryStatus.READ)
+MAX_CHARS_BY_TYPE = {ChannelType.EMAIL: 65_536, ChannelType.SMS: 1600}
+normalise_contact = audiences.normalise_contact
 _READ = DeliveryStatus.READ.value
 _STARTABLE = (CampaignStatus.DRAFT, CampaignStatus.SCHEDULED)
 _HAND_OFF_CHUNK = 500
+# Template channels that may be used on a channel type.
+_TEMPLATE_FOR = {
+    ChannelType.EMAIL: "email",
+    ChannelType.SMS: "sms",
+    ChannelType.WHATSAPP: "whatsapp",
+}
+
+
+def new_tracking_token() -> str:
+    """An EMAIL recipient's tracking token, made with the recipient (its e-mail's links and
+    pixel carry it): random, 192 bits."""
+    return secrets.token_urlsafe(email_campaigns.TOKEN_BYTES)
 
 
 # -- reading ---------------------------------------------------------------------------------
@@ -165,6 +167,7 @@ async def _stats(campaign: Campaign) -> CampaignStatsView:
         read_count=read,
         opened_count=campaign.opened_count,
         clicked_count=campaign.clicked_count,
+        skipped_count=campaign.skipped_count,
     )
 
 
@@ -195,7 +198,7 @@ async def message_receipts(campaign_ids: list[str]) -> dict[str, tuple[int, int]
 
 async def progress_view(campaign: Campaign) -> CampaignProgressView:
     base = await view(campaign)
-    return CampaignProgressView(**base.model_dump(), stats=await _stats(campaign))
+    return CampaignProgressView(**base.model_dump(), stats=counter_stats(campaign))
 
 
 # -- writing (web) ---------------------------------------------------------------------------
@@ -206,12 +209,19 @@ async def create(
     *,
     channel_id: str,
     name: str,
-    message_template: str,
+    message_template: str | None,
     scheduled_at: datetime | None,
     subject: str | None = None,
+    segment_id: str | None = None,
+    recipient_type: AudienceType | None = None,
+    recipient_ids: list[str] | None = None,
+    template_id: str | None = None,
+    template_type: str | None = None,
     publisher: EventPublisher | None = None,
 ) -> Campaign:
-    """A DRAFT (or SCHEDULED) campaign; `campaign.created` goes to `publisher` when given."""
+    """A DRAFT (or SCHEDULED) campaign; `campaign.created` goes to `publisher` when given.
+
+    With `templateId`, the template's subject and body are copied in unless given here."""
     channel = await Channel.find_one(
         Channel.org_id == user.org_id,
         Channel.id == channel_id,
@@ -225,10 +235,18 @@ async def create(
             code="NO_CONNECTOR",
             details={"channelId": f"{channel.type} channels have no connector"},
         )
-    templating.validate_field(
-        message_template, templating.CUSTOMER_VARIABLES, field="messageTemplate"
-    )
-    subject = email_campaigns.checked_subject(channel.type, subject, message_template)
+    if template_id is not None:
+        template = await _template_for(user.org_id, template_id, channel.type)
+        message_template = message_template or template.body
+        subject = subject or template.subject
+        template_type = template_type or template.category
+    if not message_template:
+        raise ValidationFailed(
+            "A campaign needs a message",
+            details={"messageTemplate": "required (or a templateId)"},
+        )
+    subject = checked_texts(channel.type, subject, message_template)
+    audience = await audiences.checked(user.org_id, segment_id, recipient_type, recipient_ids)
     now = utcnow()
     if scheduled_at is not None and scheduled_at <= now:
         # A past time would start it at once, likely before its recipients are added.
@@ -244,6 +262,11 @@ async def create(
         status=CampaignStatus.SCHEDULED if scheduled_at else CampaignStatus.DRAFT,
         scheduled_at=scheduled_at,
         created_by=user.id,
+        segment_id=audience.segment_id,
+        recipient_type=audience.recipient_type,
+        recipient_ids=list(audience.recipient_ids),
+        template_id=template_id,
+        template_type=template_type,
     )
     await campaign.insert()
     await audit.record(
@@ -256,6 +279,7 @@ async def create(
             "channelId": channel.id,
             "status": campaign.status.value,
             "scheduledAt": scheduled_at.isoformat() if scheduled_at else None,
+            **_audience_summary(campaign),
         },
     )
     if publisher is not None:
@@ -265,40 +289,101 @@ async def create(
     return campaign
 
 
-def normalise_contact(channel_type: ChannelType, raw: str) -> tuple[str | None, str | None]:
-    """(thread id, None) for a usable contact, or (None, why not). FACEBOOK and INSTAGRAM ids
-    are only shaped here; whether the customer is known is checked against the database."""
-    value = raw.strip()
-    if not value:
-        return None, "empty contact"
-    if len(value) > MAX_CONTACT_CHARS:
-        return None, f"longer than {MAX_CONTACT_CHARS} characters"
-    if channel_type == ChannelType.WHATSAPP:
-        compact = _PHONE_FORMATTING.sub("", value)
-        if compact.startswith("00"):
-            compact = "+" + compact[2:]  # international dialling prefix
-        if not _WHATSAPP_NUMBER.fullmatch(compact):
-            return None, "not a phone number: 7 to 15 digits with an optional leading +"
-        return compact.lstrip("+"), None  # WhatsApp's wa_id: digits only
-    if channel_type == ChannelType.EMAIL:
-        try:
-            return normalise_address(value), None
-        except ValueError as exc:
-            return None, f"not an e-mail address: {exc}"
-    if channel_type == ChannelType.SMS:
-        try:
-            return normalise_phone(value), None
-        except ValueError as exc:
-            return None, str(exc)
-    if channel_type in (ChannelType.FACEBOOK, ChannelType.INSTAGRAM):
-        if not value.isdigit():
-            return None, f"not a {_id_name(channel_type)}: digits only"
-        return value, None
-    return value, None
+def checked_texts(channel_type: ChannelType, subject: str | None, body: str) -> str | None:
+    """The subject to store for a campaign on this channel type, after checking both
+    templates (400 naming the field). EMAIL campaigns need a subject and may have a long
+    HTML body; other types have no subject and a body of at most 4,096 characters."""
+    campaign_context.validate(body, "messageTemplate")
+    if channel_type != ChannelType.EMAIL:
+        if len(body) > email_campaigns.MAX_TEMPLATE_CHARS:
+            raise ValidationFailed(
+                "Message template too long",
+                details={
+                    "messageTemplate": f"at most {email_campaigns.MAX_TEMPLATE_CHARS} "
+                    "characters (longer HTML bodies are for EMAIL campaigns)"
+                },
+            )
+        return None
+    if subject is None or not subject.strip():
+        raise ValidationFailed(
+            "An EMAIL campaign needs a subject",
+            details={"subject": "required for EMAIL campaigns"},
+        )
+    campaign_context.validate(subject, "subject")
+    return subject.strip()
 
 
-def _id_name(channel_type: ChannelType) -> str:
-    return "PSID" if channel_type == ChannelType.FACEBOOK else "IGSID"
+async def _template_for(
+    org_id: str, template_id: str, channel_type: ChannelType
+) -> MessageTemplate:
+    template = await MessageTemplate.find_one(
+        MessageTemplate.org_id == org_id, MessageTemplate.id == template_id
+    )
+    if template is None:
+        raise ValidationFailed("Unknown template", details={"templateId": "no such template"})
+    wanted = _TEMPLATE_FOR.get(channel_type)
+    if template.channel.value != wanted:
+        raise ValidationFailed(
+            "The template is for another kind of channel",
+            details={
+                "templateId": f"a {template.channel.value} template cannot be sent on a "
+                f"{channel_type.value} channel"
+            },
+        )
+    return template
+
+
+def _audience_summary(campaign: Campaign) -> dict[str, Any]:
+    return {
+        "segmentId": campaign.segment_id,
+        "recipientType": campaign.recipient_type.value if campaign.recipient_type else None,
+        "recipientIds": len(campaign.recipient_ids),
+    }
+
+
+async def set_audience(
+    user: User,
+    campaign_id: str,
+    *,
+    segment_id: str | None,
+    recipient_type: AudienceType | None,
+    recipient_ids: list[str] | None,
+) -> Campaign:
+    """Replace a DRAFT or SCHEDULED campaign's audience (all None: no audience, only the
+    contacts added by hand)."""
+    campaign = await get(user.org_id, campaign_id)
+    _ensure_editable(campaign)
+    audience = await audiences.checked(user.org_id, segment_id, recipient_type, recipient_ids)
+    doc = await Campaign.get_pymongo_collection().find_one_and_update(
+        {"_id": campaign.id, "status": {"$in": [s.value for s in _STARTABLE]}},
+        {
+            "$set": {
+                "segmentId": audience.segment_id,
+                "recipientType": audience.recipient_type.value if audience.recipient_type else None,
+                "recipientIds": list(audience.recipient_ids),
+                "updatedAt": utcnow(),
+            }
+        },
+        return_document=ReturnDocument.AFTER,
+    )
+    if doc is None:  # started in between
+        _ensure_editable(await get(user.org_id, campaign_id))
+    updated = Campaign.model_validate(doc)
+    await audit.record(
+        user, "campaign.audience", "campaign", campaign.id, _audience_summary(updated)
+    )
+    return updated
+
+
+async def estimated_recipients(campaign: Campaign) -> int:
+    """Recipients added so far plus the audience's customers now (an estimate before
+    start: addresses are only looked at then)."""
+    added = await CampaignRecipient.get_pymongo_collection().count_documents(
+        {"campaignId": campaign.id}
+    )
+    if campaign.status not in _STARTABLE:
+        return added
+    return added + await audiences.estimate(campaign.org_id, audiences.of(campaign))
 
 
 async def add_recipients(
@@ -341,7 +426,8 @@ async def add_recipients(
             invalid.append(
                 InvalidRecipient(
                     recipient=contact,
-                    reason=f"no customer with this {_id_name(channel.type)} on this channel",
+                    reason=f"no customer with this {audiences.id_name(channel.type)} "
+                    "on this channel",
                 )
             )
 
@@ -352,7 +438,9 @@ async def add_recipients(
             details={"invalid": [i.dump() for i in invalid]},
         )
 
-    added_ids = await _insert_recipients(campaign, list(wanted))
+    added_ids = await _insert_recipients(
+        campaign, list(wanted), email=channel.type == ChannelType.EMAIL
+    )
     added = len(added_ids)
     duplicates = repeated + len(wanted) - added
     if added_ids:
@@ -361,8 +449,11 @@ async def add_recipients(
         if fresh.status == CampaignStatus.SENDING:
             await _hand_off(deps, fresh, {"_id": {"$in": added_ids}})
         elif fresh.status == CampaignStatus.COMPLETED:
-            await CampaignRecipient.get_pymongo_collection().delete_many(
+            gone = await CampaignRecipient.get_pymongo_collection().delete_many(
                 {"_id": {"$in": added_ids}}
+            )
+            await Campaign.get_pymongo_collection().update_one(
+                {"_id": campaign.id}, {"$inc": {"recipientCount": -gone.deleted_count}}
             )
             _ensure_editable(fresh)
     await audit.record(
@@ -390,7 +481,9 @@ def _ensure_editable(campaign: Campaign) -> None:
         )
 
 
-async def _insert_recipients(campaign: Campaign, contacts: list[str]) -> list[str]:
+async def _insert_recipients(
+    campaign: Campaign, contacts: list[str], *, email: bool = False
+) -> list[str]:
     """Insert the contacts not yet in the campaign; returns the new recipients' ids.
 
     The unique (campaignId, recipientContact) index is the arbiter, so two concurrent
@@ -417,6 +510,7 @@ async def _insert_recipients(campaign: Campaign, contacts: list[str]) -> list[st
             channel_id=campaign.channel_id,
             recipient_contact=c,
             position=base + i,
+            tracking_token=new_tracking_token() if email else None,
             created_at=now,
             updated_at=now,
         ).model_dump(by_alias=True, exclude_none=True)
@@ -426,21 +520,29 @@ async def _insert_recipients(campaign: Campaign, contacts: list[str]) -> list[st
         return []
     try:
         await coll.insert_many(docs, ordered=False)
-        return [d["_id"] for d in docs]
+        added = [d["_id"] for d in docs]
     except BulkWriteError as exc:
         failed = {docs[e["index"]]["_id"] for e in exc.details.get("writeErrors", [])}
-        return [d["_id"] for d in docs if d["_id"] not in failed]
+        added = [d["_id"] for d in docs if d["_id"] not in failed]
+    if added:
+        await Campaign.get_pymongo_collection().update_one(
+            {"_id": campaign.id}, {"$inc": {"recipientCount": len(added)}}
+        )
+    return added
 
 
 async def start(deps: Deps, user: User, campaign_id: str) -> Campaign:
     campaign = await get(user.org_id, campaign_id)
     if campaign.status not in _STARTABLE:
         raise _already_started(campaign)
-    if not await CampaignRecipient.find_one(CampaignRecipient.campaign_id == campaign.id):
+    has_recipients = await CampaignRecipient.get_pymongo_collection().find_one(
+        {"campaignId": campaign.id}, {"_id": 1}
+    )
+    if not has_recipients and not audiences.of(campaign).is_set:
         raise ValidationFailed(
-            "Add recipients before starting the campaign",
+            "Add recipients or an audience before starting the campaign",
             code="NO_RECIPIENTS",
-            details={"recipients": "the campaign has no recipients"},
+            details={"recipients": "the campaign has no recipients and no audience"},
         )
     started = await begin(deps, campaign.id)
     if started is None:  # another request (or the scheduler) started it a moment ago
@@ -462,9 +564,11 @@ def _already_started(campaign: Campaign) -> Conflict:
 
 async def begin(deps: Deps, campaign_id: str) -> Campaign | None:
     """DRAFT/SCHEDULED -> SENDING, exactly once; then hand every PENDING recipient to the
-    stream. None when the campaign was not startable (started already, by anyone)."""
+    stream and leave the audience (if any) to a worker. None when the campaign was not
+    startable (started already, by anyone)."""
     now = utcnow()
-    doc = await Campaign.get_pymongo_collection().find_one_and_update(
+    coll = Campaign.get_pymongo_collection()
+    doc = await coll.find_one_and_update(
         {"_id": campaign_id, "status": {"$in": [s.value for s in _STARTABLE]}},
         {
             "$set": {
@@ -478,6 +582,14 @@ async def begin(deps: Deps, campaign_id: str) -> Campaign | None:
     )
     if doc is None:
         return None
+    if doc.get("segmentId") or doc.get("recipientType"):
+        # Due for resolution by a worker (`campaign_sending.resolve_due`), which claims it by
+        # moving the lease on; the audience is read after the start, as it is then.
+        doc = await coll.find_one_and_update(
+            {"_id": campaign_id},
+            {"$set": {"audienceLeaseUntil": now}},
+            return_document=ReturnDocument.AFTER,
+        )
     campaign = Campaign.model_validate(doc)
     handed = await _hand_off(deps, campaign, {})
     log.info("campaign %s started: %d recipients handed to the stream", campaign.id, handed)
@@ -544,6 +656,24 @@ async def _hand_off(deps: Deps, campaign: Campaign, extra: dict[str, Any]) -> in
     return handed
 
 
+async def hand_off_docs(deps: Deps, campaign: Campaign, docs: list[dict[str, Any]]) -> None:
+    """Put records for these just-inserted recipients on the campaign topic (a failure
+    leaves them PENDING for the sweeper)."""
+    topic = topics.campaign(deps.settings)
+    try:
+        for doc in docs:
+            key = thread_key(campaign.channel_id, doc["recipientContact"])
+            record = CampaignRecord(
+                org_id=campaign.org_id,
+                campaign_id=campaign.id,
+                recipient_id=doc["_id"],
+                conversation=key,
+            )
+            await deps.stream.send(topic, key, record.model_dump(mode="json"))
+    except Exception:  # noqa: BLE001 - recipients stay PENDING; the sweeper re-hands
+        log.warning("could not hand campaign %s to the stream", campaign.id, exc_info=True)
+
+
 class Throttle:
     """Per-channel pacing shared by every worker: a Redis reservation (GCRA) clock.
 
@@ -566,11 +696,13 @@ class Throttle:
         self.rate = rate_per_second
         self._script = redis.register_script(self._SCRIPT)
 
-    async def acquire(self, channel_id: str) -> float:
-        """Wait for this channel's next send slot; returns the seconds waited."""
-        if self.rate <= 0:
+    async def acquire(self, channel_id: str, rate: float | None = None) -> float:
+        """Wait for this channel's next send slot (at `rate` per second, else the
+        throttle's own); returns the seconds waited."""
+        rate = self.rate if rate is None else rate
+        if rate <= 0:
             return 0.0
-        interval_us = max(1, int(1_000_000 / self.rate))
+        interval_us = max(1, int(1_000_000 / rate))
         key = f"inbox:campaign-rate:{channel_id}"
         wait_us = int(await self._script(keys=[key], args=[interval_us]))
         if wait_us > 0:
@@ -578,213 +710,149 @@ class Throttle:
         return wait_us / 1_000_000
 
 
-async def send_recipient(deps: Deps, throttle: Throttle, record: CampaignRecord) -> None:
-    """Worker: send one recipient's message (idempotent; a re-run finishes, never repeats)."""
-    recipient = await CampaignRecipient.find_one(
-        CampaignRecipient.id == record.recipient_id, CampaignRecipient.org_id == record.org_id
+def counter_stats(campaign: Campaign) -> CampaignStatsView:
+    """The campaign's progress from its counters (no query)."""
+    settled = campaign.sent_count + campaign.failed_count
+    return CampaignStatsView(
+        total_recipients=campaign.recipient_count,
+        sent_count=campaign.sent_count,
+        failed_count=campaign.failed_count,
+        pending_count=max(0, campaign.recipient_count - settled),
+        delivered_count=campaign.delivered_count,
+        read_count=campaign.read_count,
+        opened_count=campaign.opened_count,
+        clicked_count=campaign.clicked_count,
+        skipped_count=campaign.skipped_count,
     )
-    if recipient is None or recipient.status != RecipientStatus.PENDING:
-        return  # done already: a redelivered record
-    campaign = await Campaign.find_one(Campaign.id == record.campaign_id)
-    if campaign is None or campaign.status != CampaignStatus.SENDING:
-        return
-    channel = await Channel.find_one(Channel.id == campaign.channel_id)
-    if (
-        channel is None
-        or channel.deleted_at is not None
-        or not channel.is_active
-        or get_connector(channel.type) is None
-    ):
-        await _settle(recipient, RecipientStatus.FAILED, error="channel is deleted or inactive")
-        return
-    message = await _message_for(deps, campaign, channel, recipient)
-    if message is None:
-        return  # the template could not be rendered for this customer: recipient FAILED
-    if message.status in (DeliveryStatus.QUEUED, DeliveryStatus.SENDING):
-        await throttle.acquire(channel.id)
-        await message_service.send(
-            deps,
-            OutboundRecord(
-                org_id=message.org_id, message_id=message.id, conversation=record.conversation
-            ),
-        )
-        message = await Message.find_one(Message.id == message.id) or message
-    await settle_from_message(recipient, message)
 
 
-async def settle_from_message(recipient: CampaignRecipient, message: Message) -> None:
-    """The recipient's status follows its message; QUEUED/SENDING leaves it PENDING."""
-    if message.status in _SENT_STATES:
-        await _settle(recipient, RecipientStatus.SENT, message=message)
-    elif message.status == DeliveryStatus.FAILED:
-        error = (message.error or {}).get("message") or "send failed"
-        await _settle(recipient, RecipientStatus.FAILED, error=str(error), message=message)
-
-
-async def _settle(
-    recipient: CampaignRecipient,
-    status: RecipientStatus,
-    *,
-    error: str | None = None,
-    message: Message | None = None,
-) -> bool:
-    now = utcnow()
-    changes: dict[str, Any] = {"status": status.value, "updatedAt": now}
-    if status == RecipientStatus.SENT:
-        changes["sentAt"] = message.updated_at if message else now
-    if error:
-        changes["error"] = error[:1000]
-    done = await CampaignRecipient.get_pymongo_collection().update_one(
-        {"_id": recipient.id, "status": RecipientStatus.PENDING.value}, {"$set": changes}
-    )
-    await Campaign.get_pymongo_collection().update_one(
-        {"_id": recipient.campaign_id}, {"$max": {"progressAt": now}}
-    )
-    return done.modified_count == 1
-
-
-async def _message_for(
-    deps: Deps, campaign: Campaign, channel: Channel, recipient: CampaignRecipient
-) -> Message | None:
-    """The recipient's message, threaded like a reply; created on the first run only."""
-    message_id = str(uuid.uuid5(_MESSAGE_NS, recipient.id))
-    existing = await Message.find_one(Message.id == message_id)
-    if existing is not None:
-        return existing
-    contact = recipient.recipient_contact
-    customer = await _upsert_customer(channel, contact)
-    extra: dict[str, Any] = {}
-    try:
-        if channel.type == ChannelType.EMAIL:
-            rendered = await email_campaigns.render(deps.settings, campaign, recipient, customer)
-            content, extra = rendered.content, rendered.metadata
-        else:
-            content = templating.render(
-                campaign.message_template, {"customer": templating.customer_context(customer)}
-            )
-    except templating.TemplateRenderError as exc:
-        await _settle(recipient, RecipientStatus.FAILED, error=f"template: {exc}")
-        return None
-    if not content.strip():
-        await _settle(recipient, RecipientStatus.FAILED, error="the rendered message is empty")
-        return None
-    max_chars = _MAX_CHARS_BY_TYPE.get(channel.type, MAX_MESSAGE_CHARS)
-    if len(content) > max_chars:
-        await _settle(
-            recipient,
-            RecipientStatus.FAILED,
-            error=f"the rendered message is longer than {max_chars} characters",
-        )
-        return None
-    ticket, created = await _open_ticket(channel, customer, campaign)
-    now = utcnow()
-    message = Message(
-        id=message_id,
-        org_id=campaign.org_id,
-        ticket_id=ticket.id,
-        channel_id=channel.id,
-        external_thread_id=contact,
-        direction=Direction.OUTBOUND,
-        sender_name=campaign.name,
-        content=content,
-        metadata={"campaignId": campaign.id, "recipientId": recipient.id, **extra},
-        status=DeliveryStatus.QUEUED,
-        timestamp=now,
-    )
-    try:
-        await message.insert()
-    except DuplicateKeyError:
-        return await Message.find_one(Message.id == message_id)
-    await CampaignRecipient.get_pymongo_collection().update_one(
-        {"_id": recipient.id},
-        {"$set": {"messageId": message.id, "ticketId": ticket.id, "updatedAt": now}},
-    )
-    doc = await Ticket.get_pymongo_collection().find_one_and_update(
-        {"_id": ticket.id},
+async def recount(campaign_id: str) -> Campaign | None:
+    """Set the recipient counters from the recipients themselves (one aggregation): after a
+    crash between a recipient's update and its counter's, or for campaigns older than the
+    counters."""
+    by_status = {s.value: 0 for s in RecipientStatus}
+    pipeline: list[dict[str, Any]] = [
+        {"$match": {"campaignId": campaign_id}},
+        {"$group": {"_id": "$status", "n": {"$sum": 1}}},
+    ]
+    async for row in await CampaignRecipient.get_pymongo_collection().aggregate(pipeline):
+        by_status[row["_id"]] = row["n"]
+    doc = await Campaign.get_pymongo_collection().find_one_and_update(
+        {"_id": campaign_id},
         {
-            "$set": {"lastMessagePreview": content[:200], "updatedAt": now},
-            "$max": {"lastMessageAt": now, "lastActivityAt": now},
+            "$set": {
+                "recipientCount": sum(by_status.values()),
+                "sentCount": by_status[RecipientStatus.SENT],
+                "failedCount": by_status[RecipientStatus.FAILED],
+            }
         },
         return_document=ReturnDocument.AFTER,
     )
-    ticket = Ticket.model_validate(doc) if doc else ticket
-    if created:
-        await ticket_service.publish(deps.events, events.TICKET_CREATED, ticket)
-    await deps.events.publish(campaign.org_id, events.MESSAGE_CREATED, public_message(message))
-    if not created:
-        await ticket_service.publish(deps.events, events.TICKET_UPDATED, ticket)
-    return message
-
-
-async def _upsert_customer(channel: Channel, contact: str) -> Customer:
-    """The customer behind a contact; a new one is named by the contact until they write."""
-    customer, _ = await customer_service.for_identity(
-        channel.org_id, channel.type, contact, channel.id
-    )
-    return customer
-
-
-async def _open_ticket(
-    channel: Channel, customer: Customer, campaign: Campaign
-) -> tuple[Ticket, bool]:
-    """The conversation's open ticket, or a new PENDING one (waiting on the customer): the
-    customer's answer reopens it as OPEN in the inbox, like any reply to a pending ticket."""
-    key = ticket_service.open_key(channel.id, customer.external_id)
-    found = await Ticket.find_one(Ticket.open_key == key)
-    if found is not None:
-        return found, False
-    ticket = Ticket(
-        org_id=channel.org_id,
-        channel_id=channel.id,
-        customer_id=customer.id,
-        external_thread_id=customer.external_id,
-        subject=campaign.name[:80],
-        status=TicketStatus.PENDING,
-        open_key=key,
-    )
-    try:
-        await ticket.insert()
-    except DuplicateKeyError:
-        found = await Ticket.find_one(Ticket.open_key == key)
-        if found is None:  # closed in between: try again
-            return await _open_ticket(channel, customer, campaign)
-        return found, False
-    return ticket, True
+    return Campaign.model_validate(doc) if doc else None
 
 
 async def progress(deps: Deps, campaign_id: str) -> None:
-    """Publish progress; complete the campaign (once) when nobody is PENDING any more."""
+    """Publish progress; complete the campaign (once) when nobody is PENDING any more.
+
+    The counters say when to look; the recipients themselves (an indexed count of the
+    PENDING ones) decide, so a counter that fell behind never completes a campaign early."""
     campaign = await Campaign.find_one(Campaign.id == campaign_id)
     if campaign is None or campaign.status != CampaignStatus.SENDING:
         return
-    counts = await _stats(campaign)
-    if counts.pending_count == 0:
-        now = utcnow()
-        doc = await Campaign.get_pymongo_collection().find_one_and_update(
-            {"_id": campaign.id, "status": CampaignStatus.SENDING.value},
-            {
-                "$set": {
-                    "status": CampaignStatus.COMPLETED.value,
-                    "completedAt": now,
-                    "updatedAt": now,
-                }
-            },
-            return_document=ReturnDocument.AFTER,
+    resolving = audiences.of(campaign).is_set and campaign.audience_resolved_at is None
+    counts = counter_stats(campaign)
+    if not resolving and counts.pending_count == 0:
+        pending = await CampaignRecipient.get_pymongo_collection().count_documents(
+            {"campaignId": campaign.id, "status": RecipientStatus.PENDING.value}
         )
-        if doc is not None:
-            done = Campaign.model_validate(doc)
-            data = CampaignProgressView(**(await view(done)).model_dump(), stats=counts).dump()
-            await deps.events.publish(done.org_id, events.CAMPAIGN_UPDATED, data)
-            await deps.events.publish(done.org_id, events.CAMPAIGN_COMPLETED, data)
-            log.info("campaign %s completed: %s", done.id, counts.model_dump())
-        return
+        if pending == 0:
+            await _complete(deps, campaign)
+            return
     data = CampaignProgressView(**(await view(campaign)).model_dump(), stats=counts).dump()
     await deps.events.publish(campaign.org_id, events.CAMPAIGN_UPDATED, data)
+
+
+async def _complete(deps: Deps, campaign: Campaign) -> None:
+    now = utcnow()
+    doc = await Campaign.get_pymongo_collection().find_one_and_update(
+        {"_id": campaign.id, "status": CampaignStatus.SENDING.value},
+        {
+            "$set": {
+                "status": CampaignStatus.COMPLETED.value,
+                "completedAt": now,
+                "updatedAt": now,
+            }
+        },
+        return_document=ReturnDocument.AFTER,
+    )
+    if doc is None:
+        return  # completed by another worker
+    done = await recount(campaign.id) or Campaign.model_validate(doc)
+    shown = await view(done)
+    data = CampaignProgressView(**shown.model_dump(), stats=counter_stats(done)).dump()
+    await deps.events.publish(done.org_id, events.CAMPAIGN_UPDATED, data)
+    await deps.events.publish(done.org_id, events.CAMPAIGN_COMPLETED, data)
+    if shown.channel is not None and shown.channel.type == ChannelType.EMAIL:
+        # The sales document's `email.sent`: an e-mail campaign went out.
+        await deps.events.publish(
+            done.org_id,
+            events.EMAIL_SENT,
+            {
+                "campaignId": done.id,
+                "name": done.name,
+                "sentCount": done.sent_count,
+                "failedCount": done.failed_count,
+                "skippedCount": done.skipped_count,
+                "sentAt": now.isoformat(),
+            },
+        )
+    log.info("campaign %s completed: %s", done.id, counter_stats(done).model_dump())
 
 
 async def progress_all(deps: Deps, campaign_ids: Iterable[str]) -> None:
     for campaign_id in dict.fromkeys(campaign_ids):
         await progress(deps, campaign_id)
+
+
+async def on_receipt(
+    before: dict[str, Any], status: DeliveryStatus, error: dict[str, Any] | None
+) -> None:
+    """A platform receipt just moved a message (`before`: the message as it was): for a
+    campaign's message, delivered and read count once each, and a failure fails its
+    recipient (SENT or still PENDING), moving the counters with what that update changed."""
+    meta = before.get("metadata") or {}
+    campaign_id, recipient_id = meta.get("campaignId"), meta.get("recipientId")
+    if not campaign_id or not recipient_id:
+        return
+    was = before.get("status")
+    seen = (DeliveryStatus.DELIVERED.value, _READ)
+    inc: dict[str, int] = {}
+    if status in (DeliveryStatus.DELIVERED, DeliveryStatus.READ) and was not in seen:
+        inc["deliveredCount"] = 1
+    if status == DeliveryStatus.READ and was != _READ:
+        inc["readCount"] = 1
+    if status == DeliveryStatus.FAILED:
+        coll = CampaignRecipient.get_pymongo_collection()
+        reason = (error or {}).get("message") or (error or {}).get("title")
+        changes = {
+            "status": RecipientStatus.FAILED.value,
+            "error": str(reason or "the platform reported a failure")[:1000],
+            "updatedAt": utcnow(),
+        }
+        # By `_id` with the status rule in the filter: one conditional update each.
+        moved = await coll.update_one(
+            {"_id": recipient_id, "status": RecipientStatus.SENT.value}, {"$set": changes}
+        )
+        if moved.modified_count:
+            inc.update(sentCount=-1, failedCount=1)
+        else:
+            moved = await coll.update_one(
+                {"_id": recipient_id, "status": RecipientStatus.PENDING.value}, {"$set": changes}
+            )
+            if moved.modified_count:
+                inc["failedCount"] = 1
+    if inc:
+        await Campaign.get_pymongo_collection().update_one({"_id": campaign_id}, {"$inc": inc})
 
 
 async def rehand_stalled(deps: Deps) -> int:
@@ -803,6 +871,7 @@ async def rehand_stalled(deps: Deps) -> int:
         await Campaign.get_pymongo_collection().update_one(
             {"_id": campaign.id}, {"$set": {"progressAt": utcnow()}}
         )
+        await recount(campaign.id)
         handed += await _hand_off(deps, campaign, {})
         await progress(deps, campaign.id)
     return handed

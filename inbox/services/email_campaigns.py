@@ -1,10 +1,10 @@
 """Campaign e-mails and their tracking; the subject of agents' e-mail replies.
 
-Rendering (worker, per recipient): the campaign's `subject` and HTML `messageTemplate` are
-rendered for the customer (the HTML one with customers' values escaped). Every http(s) link
-of the body (printable ASCII, at most 2,048 characters) is rewritten to
-`{PUBLIC_URL}/t/c/{token}?u=<link>` and a 1x1 pixel `{PUBLIC_URL}/t/o/{token}.gif` is
-appended. The token is the recipient's own, random
+Rendering (worker, per recipient, inbox/services/campaign_sending.py): the campaign's
+`subject` and HTML `messageTemplate` are rendered for the customer (the HTML one with
+customers' values escaped). Every http(s) link of the body (printable ASCII, at most 2,048
+characters) is rewritten to `{PUBLIC_URL}/t/c/{token}?u=<link>` and a 1x1 pixel
+`{PUBLIC_URL}/t/o/{token}.gif` is appended. The token is the recipient's own, random
 (`secrets.token_urlsafe`, 192 bits), and the links the e-mail contained are stored with it:
 a click redirects only to one of them, so the endpoint is never an open redirect. The
 message's text is the plain-text alternative (links kept as "text (url)").
@@ -18,7 +18,6 @@ counts as an open too when no open was seen (the pixel is often blocked).
 from __future__ import annotations
 
 import re
-import secrets
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
@@ -32,7 +31,7 @@ from connectors._email_html import (
 from connectors.base import ChannelType
 from inbox import templating
 from inbox.config import Settings
-from inbox.documents import Campaign, CampaignRecipient, Customer, Ticket, utcnow
+from inbox.documents import Campaign, CampaignRecipient, Ticket, utcnow
 from inbox.errors import ValidationFailed
 
 MAX_SUBJECT_CHARS = 250
@@ -99,35 +98,15 @@ def click_url(public_url: str, token: str, target: str) -> str:
     return f"{public_url.rstrip('/')}/t/c/{token}?u={quote(target, safe='')}"
 
 
-async def _token_for(recipient: CampaignRecipient, links: list[str]) -> str:
-    """The recipient's tracking token (made once, kept across re-runs), storing the links
-    its e-mail contains."""
-    coll = CampaignRecipient.get_pymongo_collection()
-    await coll.update_one(
-        {"_id": recipient.id, "trackingToken": None},
-        {"$set": {"trackingToken": secrets.token_urlsafe(TOKEN_BYTES)}},
-    )
-    doc = await coll.find_one_and_update(
-        {"_id": recipient.id},
-        {"$set": {"trackedLinks": links, "updatedAt": utcnow()}},
-        projection={"trackingToken": 1},
-        return_document=True,
-    )
-    if doc is None or not doc.get("trackingToken"):
-        raise RuntimeError(f"campaign recipient {recipient.id} vanished while rendering")
-    return str(doc["trackingToken"])
-
-
-async def render(
-    settings: Settings, campaign: Campaign, recipient: CampaignRecipient, customer: Customer
+def render(
+    settings: Settings, campaign: Campaign, token: str, context: dict[str, Any]
 ) -> RenderedEmail:
-    """One recipient's e-mail; TemplateRenderError when the templates do not render for
-    this customer."""
-    context = {"customer": templating.customer_context(customer)}
+    """One recipient's e-mail from the campaign's templates, the recipient's tracking token
+    (made with the recipient) and the template variables (inbox/services/campaign_context.py);
+    TemplateRenderError when they do not render for this customer. No I/O."""
     subject = " ".join(templating.render(campaign.subject or "", context).split())
     body = templating.render_html(campaign.message_template, context)
-    links = links_in(body)
-    token = await _token_for(recipient, links)
+    links = [url for url in links_in(body) if _TRACKABLE.fullmatch(url)]
     known = set(links)
     tracked = rewrite_links(
         body, lambda url: click_url(settings.public_url, token, url) if url in known else None
@@ -142,7 +121,10 @@ async def render(
             "email": {
                 "subject": subject[:MAX_SUBJECT_CHARS] or campaign.name[:MAX_SUBJECT_CHARS],
                 "html": append_before_body_end(tracked, pixel),
-            }
+            },
+            # The only targets a click on this e-mail may redirect to; the recipient gets
+            # them too once the send is recorded.
+            "trackedLinks": links,
         },
     )
 
@@ -159,16 +141,21 @@ async def record_open(token: str) -> bool:
     """Count the first open of the recipient with this token; True when this one counted."""
     if not token:
         return False
-    now = utcnow()
-    doc = await CampaignRecipient.get_pymongo_collection().find_one_and_update(
-        {"trackingToken": token, "openedAt": None},
-        {"$set": {"openedAt": now, "updatedAt": now}},
-        projection={"campaignId": 1},
-    )
-    if doc is None:
+    coll = CampaignRecipient.get_pymongo_collection()
+    # Found through the token's index, then stamped by `_id` with the "first" rule in the
+    # filter: one conditional update (findAndModify would scan the whole collection on the
+    # embedded server), so repeats and concurrent requests count once.
+    found = await coll.find_one({"trackingToken": token}, {"campaignId": 1, "openedAt": 1})
+    if found is None or found.get("openedAt") is not None:
         return False  # unknown token, or opened before
+    now = utcnow()
+    opened = await coll.update_one(
+        {"_id": found["_id"], "openedAt": None}, {"$set": {"openedAt": now, "updatedAt": now}}
+    )
+    if opened.modified_count != 1:
+        return False
     await Campaign.get_pymongo_collection().update_one(
-        {"_id": doc["campaignId"]}, {"$inc": {"openedCount": 1}}
+        {"_id": found["campaignId"]}, {"$inc": {"openedCount": 1}}
     )
     return True
 

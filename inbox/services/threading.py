@@ -30,7 +30,6 @@ from pymongo.errors import BulkWriteError
 from connectors.base import DeliveryStatus, Direction, InboundMessage, StatusUpdate
 from inbox import events
 from inbox.documents import (
-    CampaignRecipient,
     Channel,
     Customer,
     Message,
@@ -41,6 +40,7 @@ from inbox.documents import (
     utcnow,
 )
 from inbox.ports import EventPublisher
+from inbox.services import campaigns as campaign_service
 from inbox.services import customers as customer_service
 from inbox.services import tickets as ticket_service
 from inbox.views import message_view, ticket_view
@@ -470,10 +470,8 @@ async def apply_status(publisher: EventPublisher, channel: Channel, status: Stat
         await publisher.publish(
             channel.org_id, events.MESSAGE_UPDATED, public_message(Message.model_validate(after))
         )
-        if status.status == DeliveryStatus.FAILED and (after.get("metadata") or {}).get(
-            "recipientId"
-        ):
-            await _fail_campaign_recipient(after)
+        # A campaign's message: delivered/read counters, or its recipient fails too.
+        await campaign_service.on_receipt(before, status.status, status.error)
         return 1
     if status.watermark is None:
         return 0
@@ -503,6 +501,7 @@ async def apply_status(publisher: EventPublisher, channel: Channel, status: Stat
                 events.MESSAGE_UPDATED,
                 public_message(Message.model_validate({**before, **changes})),
             )
+            await campaign_service.on_receipt(before, status.status, status.error)
     return changed
 
 
@@ -538,27 +537,6 @@ def _receipt_update(
             }
         }
     ]
-
-
-async def _fail_campaign_recipient(doc: dict[str, Any]) -> None:
-    """A campaign message the platform accepted, then failed (e.g. WhatsApp 131026), fails
-    its campaign recipient too: the recipient's status follows its message."""
-    error = doc.get("error") or {}
-    reason = error.get("message") or error.get("title") or "the platform reported a failure"
-    failing = {"$in": ["$status", ["PENDING", "SENT"]]}
-    changes = {"status": "FAILED", "error": str(reason)[:1000], "updatedAt": utcnow()}
-    # By _id alone (an indexed point lookup), with the status rule inside the update.
-    await CampaignRecipient.get_pymongo_collection().update_one(
-        {"_id": doc["metadata"]["recipientId"]},
-        [
-            {
-                "$set": {
-                    field: {"$cond": [failing, {"$literal": value}, "$" + field]}
-                    for field, value in changes.items()
-                }
-            }
-        ],
-    )
 
 
 async def apply_pending_statuses(

@@ -365,6 +365,23 @@ class CampaignView(View):
     subject: str | None = Field(default=None, description="EMAIL campaigns: a template too")
     opened_count: int = Field(default=0, description="EMAIL: recipients who opened it")
     clicked_count: int = Field(default=0, description="EMAIL: recipients who clicked a link")
+    segment_id: str | None = Field(default=None, description="Audience: a saved segment")
+    recipient_type: d.AudienceType | None = Field(
+        default=None, description="Audience: all, with_orders, without_orders, vip, custom"
+    )
+    recipient_ids: list[str] = Field(default_factory=list, description="custom: customer ids")
+    template_id: str | None = None
+    template_type: str | None = None
+    audience_resolved_at: datetime | None = Field(
+        default=None, description="When the audience became recipients (after the start)"
+    )
+    recipient_count: int = Field(default=0, description="Recipients so far")
+    sent_count: int = 0
+    delivered_count: int = Field(default=0, description="Confirmed by status webhooks")
+    failed_count: int = 0
+    skipped_count: int = Field(
+        default=0, description="Customers of the audience with no address on this platform"
+    )
 
 
 class CampaignStatsView(View):
@@ -377,6 +394,9 @@ class CampaignStatsView(View):
     read_count: int
     opened_count: int = Field(default=0, description="EMAIL: recipients who opened it (once each)")
     clicked_count: int = Field(default=0, description="EMAIL: recipients who clicked (once each)")
+    skipped_count: int = Field(
+        default=0, description="Customers of the audience with no address on this platform"
+    )
 
 
 class CampaignProgressView(CampaignView):
@@ -429,6 +449,17 @@ def campaign_view(campaign: d.Campaign, channel: d.Channel | None) -> CampaignVi
         subject=campaign.subject,
         opened_count=campaign.opened_count,
         clicked_count=campaign.clicked_count,
+        segment_id=campaign.segment_id,
+        recipient_type=campaign.recipient_type,
+        recipient_ids=campaign.recipient_ids,
+        template_id=campaign.template_id,
+        template_type=campaign.template_type,
+        audience_resolved_at=campaign.audience_resolved_at,
+        recipient_count=campaign.recipient_count,
+        sent_count=campaign.sent_count,
+        delivered_count=campaign.delivered_count,
+        failed_count=campaign.failed_count,
+        skipped_count=campaign.skipped_count,
     )
 
 

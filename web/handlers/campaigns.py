@@ -17,7 +17,13 @@ from web.auth import authenticated, current_user
 from web.openapi import spec
 from web.pagination import page_of, paged_response
 from web.parsing import json_body, query
-from web.schemas_campaigns import CampaignCreateBody, CampaignQuery, RecipientQuery, RecipientsBody
+from web.schemas_campaigns import (
+    AudienceFields,
+    CampaignCreateBody,
+    CampaignQuery,
+    RecipientQuery,
+    RecipientsBody,
+)
 
 _TAGS = ["campaigns"]
 
@@ -54,7 +60,10 @@ async def get(request: web.Request) -> web.Response:
     description="The template is checked now: an unknown variable is a 400 naming it. With a "
     "future `scheduledAt` the campaign is SCHEDULED and the worker starts it then; otherwise "
     "it is a DRAFT until started. On an EMAIL channel `messageTemplate` is the HTML body and "
-    "`subject` is required; opens and clicks are tracked.",
+    "`subject` is required; opens and clicks are tracked. The audience (`segmentId` or "
+    "`recipientType`, 400 when both) is resolved into recipients when the campaign starts; "
+    "contacts may also be added by hand. `templateId` copies a message template's subject "
+    "and body.",
     tags=_TAGS,
     body=CampaignCreateBody,
     response=CampaignView,
@@ -70,9 +79,37 @@ async def create(request: web.Request) -> web.Response:
         message_template=body.message_template,
         scheduled_at=body.scheduled_at,
         subject=body.subject,
+        segment_id=body.segment_id,
+        recipient_type=body.recipient_type,
+        recipient_ids=body.recipient_ids,
+        template_id=body.template_id,
+        template_type=body.template_type,
         publisher=request.app[keys.DEPS].events,
     )
     return web.json_response((await campaign_service.view(campaign)).dump(), status=201)
+
+
+@spec(
+    "Set a campaign's audience (ADMIN)",
+    description="Replaces the audience of a DRAFT or SCHEDULED campaign: `segmentId` or "
+    "`recipientType` (with `recipientIds` for custom); neither removes it, leaving the "
+    "contacts added by hand. 409 once the campaign is SENDING or COMPLETED.",
+    tags=_TAGS,
+    body=AudienceFields,
+    response=CampaignView,
+    errors=[409],
+)
+@authenticated(Role.ADMIN)
+async def set_audience(request: web.Request) -> web.Response:
+    body = await json_body(request, AudienceFields)
+    campaign = await campaign_service.set_audience(
+        current_user(request),
+        request.match_info["campaignId"],
+        segment_id=body.segment_id,
+        recipient_type=body.recipient_type,
+        recipient_ids=body.recipient_ids,
+    )
+    return web.json_response((await campaign_service.view(campaign)).dump())
 
 
 @spec(
@@ -100,8 +137,9 @@ async def add_recipients(request: web.Request) -> web.Response:
 @spec(
     "Start a campaign",
     description="DRAFT or SCHEDULED -> SENDING, once: starting again answers 409 "
-    "CAMPAIGN_ALREADY_STARTED and sends nothing twice. The stream worker sends to every "
-    "recipient, paced per channel, then marks it COMPLETED.",
+    "CAMPAIGN_ALREADY_STARTED and sends nothing twice. A worker turns the audience into "
+    "recipients (never twice the same contact) and sends to every recipient, paced per "
+    "channel, then marks it COMPLETED. 400 NO_RECIPIENTS without recipients or audience.",
     tags=_TAGS,
     response=CampaignView,
     errors=[409],

@@ -15,6 +15,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
 import faust
+from faust.transport.drivers import aiokafka as aiokafka_driver
 from pymongo.errors import ConnectionFailure, PyMongoError
 from redis.exceptions import ConnectionError as RedisConnectionError
 
@@ -36,12 +37,50 @@ log = logging.getLogger(__name__)
 _TRANSIENT = (ConnectionFailure, RedisConnectionError, OSError, asyncio.TimeoutError)
 
 
+# How long the broker may hold a fetch when there is nothing to read. faust hard-codes
+# 1500 ms, and the embedded broker (Tansu) answers a waiting fetch only at that deadline,
+# not when records arrive: an idle worker then saw new records up to 1.5 s late. Polling
+# every 100 ms costs the broker little and keeps idle latency in tens of milliseconds.
+FETCH_MAX_WAIT_MS = 100
 # Channels change rarely (name, config); the worker re-reads each at most this often.
 CHANNEL_TTL_SECONDS = 30.0
 
 
+class _ConsumerThread(aiokafka_driver.AIOKafkaConsumerThread):
+    def _create_worker_consumer(self, transport: Any) -> Any:
+        consumer = super()._create_worker_consumer(transport)
+        # Read by AIOKafkaConsumer.start() when it builds its fetcher.
+        consumer._fetch_max_wait_ms = FETCH_MAX_WAIT_MS
+        return consumer
+
+
+class _Consumer(aiokafka_driver.Consumer):
+    def _new_consumer_thread(self) -> aiokafka_driver.AIOKafkaConsumerThread:
+        return _ConsumerThread(self, loop=self.loop, beacon=self.beacon)
+
+
+class _Transport(aiokafka_driver.Transport):
+    Consumer = _Consumer
+
+
+class WorkerApp(faust.App):
+    """faust.App with our consumer settings and our clients closed last."""
+
+    worker_context: WorkerContext | None = None
+
+    def _new_transport(self) -> Any:
+        return _Transport(self.conf.broker_consumer, self, loop=self.loop)
+
+    async def on_shutdown(self) -> None:
+        # After agents and timers have stopped (on_before_shutdown runs before agents
+        # stop, so closing there broke batches still in flight).
+        await super().on_shutdown()
+        if self.worker_context is not None:
+            await self.worker_context.close()
+
+
 def create_app(settings: Settings) -> tuple[faust.App, WorkerContext]:
-    app = faust.App(
+    app = WorkerApp(
         settings.kafka_group_id,
         broker=f"kafka://{settings.kafka_bootstrap}",
         value_serializer="json",
@@ -59,6 +98,7 @@ def create_app(settings: Settings) -> tuple[faust.App, WorkerContext]:
         producer_acks=-1,
     )
     ctx = WorkerContext(settings)
+    app.worker_context = ctx
     inbound_topic = app.topic(topics.inbound(settings), key_serializer="raw")
     outbound_topic = app.topic(topics.outbound(settings), key_serializer="raw")
 
@@ -127,10 +167,6 @@ def create_app(settings: Settings) -> tuple[faust.App, WorkerContext]:
     campaigns.register(app, ctx)  # campaign topic -> sends; scheduled starts; sweeper
     webhooks.register(app, ctx)  # events topic -> outbound webhook deliveries; retries
     automation.register(app, ctx)  # events topic -> automation rules; delayed runs; birthdays
-
-    @app.on_before_shutdown.connect  # type: ignore[misc]
-    async def _close(sender: faust.App, **kwargs: Any) -> None:
-        await ctx.close()
 
     return app, ctx
 

@@ -3,7 +3,7 @@
 The list is sorted by `lastActivityAt` descending, then `_id` descending. The embedded
 MongoDB-protocol server cannot stop a sorted index scan at `limit`: it reads, decodes and sorts
 every matching ticket before it slices the page. So the page is first asked for among the
-tickets active in the last hour, then 4 hours, 16 hours ... (each window four times the last),
+tickets active in the last hour, then 2 hours, 4 hours ... (each window twice the last),
 and at last without a window. Every ticket inside a window sorts before every ticket outside
 it (its `lastActivityAt` is greater or equal to the window's start, theirs is smaller), so the
 tickets of a window are a prefix of the full order: as soon as a window holds `skip + limit`
@@ -15,7 +15,8 @@ The windowed query must be one the server's planner serves from an index, which 
 when one index covers every field of it: `(orgId, <the filter's fields>, lastActivityAt)`.
 Filters without such an index are windowed on the largest subset of their fields that has one,
 and the remaining equality conditions are checked here. The window that sufficed is remembered
-per filter, so the next request starts there instead of at one hour.
+per filter (and per kind of filter, for one not seen yet), so the next request starts there
+instead of at one hour.
 """
 
 from __future__ import annotations
@@ -33,8 +34,9 @@ from inbox.documents import Ticket
 
 SORT_FIELD = "lastActivityAt"
 SORT = [(SORT_FIELD, DESCENDING), ("_id", DESCENDING)]
-# 1 h, 4 h, 16 h, 64 h, 256 h (~11 days), 1024 h (~43 days), 4096 h (~171 days), then all.
-WINDOWS: tuple[timedelta, ...] = tuple(timedelta(hours=4**k) for k in range(7))
+# 1 h, 2 h, 4 h ... 4096 h (~171 days), then all. Doubling: a window settled on holds at
+# most about twice the tickets the page needs.
+WINDOWS: tuple[timedelta, ...] = tuple(timedelta(hours=2**k) for k in range(13))
 UNBOUNDED = len(WINDOWS)
 # Up to this many matches in all, one unwindowed query is cheaper than a ladder of windows.
 SMALL_TOTAL = 100
@@ -201,7 +203,10 @@ async def page(
     now = now or datetime.now(UTC)
     plan = plan_page(filters)
     key = _memory_key(org_id, filters)
-    start = _memory.get(key, 0) if plan.windowed else UNBOUNDED
+    # A filter not seen yet starts where the last one of its kind (another agent's queue,
+    # say) settled.
+    shape = (org_id, tuple((field, "*") for field, _ in key[1]))
+    start = _memory.get(key, _memory.get(shape, 0)) if plan.windowed else UNBOUNDED
     if total_hint is not None and (
         skip + limit > total_hint or (total_hint <= SMALL_TOTAL and not plan.residual)
     ):
@@ -217,6 +222,7 @@ async def page(
         if full or level == UNBOUNDED:
             if plan.windowed and full:  # a short last page says nothing of the first
                 _remember(key, level_for(last, now))
+                _remember(shape, level_for(last, now))
             return found
     raise AssertionError("unreachable: the unbounded level always returns")
 

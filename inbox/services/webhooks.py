@@ -98,28 +98,57 @@ async def accept(
             # Maybe the secret changed in another process: judge by the stored channel.
             channel, cached = await channel_cache.get(channel_id, fresh=True)
 
-    delivery = WebhookDelivery(
-        id=delivery_id(channel.id, raw_body),
-        org_id=channel.org_id,
-        channel_id=channel.id,
-        body=raw_body.decode(),
-    )
+    status, errors = "RECEIVED", []
     try:
         events = connector.parse(payload, channel.config)
     except MalformedPayload as exc:
         # Signed by the platform but unreadable: keep it with the reason, answer 2xx so the
         # platform does not retry it forever, and never let it reach a worker.
-        delivery.status = "FAILED"
-        delivery.errors = [{"reason": str(exc)}]
-        log.warning("webhook %s on channel %s unreadable: %s", delivery.id, channel.id, exc)
+        status, errors = "FAILED", [{"reason": str(exc)}]
+        log.warning("webhook on channel %s unreadable: %s", channel.id, exc)
         events = []
-    delivery.event_count = len(events)
-    if not events and delivery.status == "RECEIVED":
-        delivery.status = "PROCESSED"
-    if not await _journal().insert(delivery):
+    if not events and status == "RECEIVED":
+        status = "PROCESSED"
+    entry = journal_entry(
+        delivery_id(channel.id, raw_body),
+        channel,
+        raw_body.decode(),
+        status=status,
+        event_count=len(events),
+        errors=errors,
+    )
+    if not await _journal().insert(entry):
         return reply  # a redelivery of a body we already hold: it is (or will be) threaded once
-    await hand_off(deps, channel, delivery.id, events, indexes=range(len(events)))
+    await hand_off(deps, channel, entry["_id"], events, indexes=range(len(events)))
     return reply
+
+
+def journal_entry(
+    id: str,
+    channel: Channel,
+    body: str,
+    *,
+    status: str,
+    event_count: int,
+    errors: list[dict[str, Any]],
+) -> dict[str, Any]:
+    """A `WebhookDelivery` as stored, built directly: Beanie's document and encoder cost
+    more than the rest of a webhook's own work (tests/unit/test_webhook_journal.py keeps
+    the two in step)."""
+    now = utcnow()
+    return {
+        "_id": id,
+        "createdAt": now,
+        "updatedAt": now,
+        "orgId": channel.org_id,
+        "channelId": channel.id,
+        "body": body,
+        "status": status,
+        "eventCount": event_count,
+        "doneEvents": [],
+        "errors": errors,
+        "handedOffAt": None,
+    }
 
 
 def _verify_meta_format(
@@ -293,12 +322,12 @@ class _GroupCommit:
     MAX_BATCH = 500
 
     def __init__(self) -> None:
-        self._pending: list[tuple[WebhookDelivery, asyncio.Future[bool]]] = []
+        self._pending: list[tuple[dict[str, Any], asyncio.Future[bool]]] = []
         self._writer: asyncio.Task[None] | None = None
 
-    async def insert(self, delivery: WebhookDelivery) -> bool:
+    async def insert(self, entry: dict[str, Any]) -> bool:
         future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
-        self._pending.append((delivery, future))
+        self._pending.append((entry, future))
         if self._writer is None or self._writer.done():
             self._writer = asyncio.create_task(self._write_all())
         return await future
@@ -327,11 +356,13 @@ class _GroupCommit:
 
     @staticmethod
     async def _write(
-        batch: list[tuple[WebhookDelivery, asyncio.Future[bool]]],
+        batch: list[tuple[dict[str, Any], asyncio.Future[bool]]],
     ) -> dict[int, dict[str, Any]]:
         """Write errors by position in the batch (none when all were stored)."""
         try:
-            await WebhookDelivery.insert_many([d for d, _ in batch], ordered=False)
+            await WebhookDelivery.get_pymongo_collection().insert_many(
+                [entry for entry, _ in batch], ordered=False
+            )
         except BulkWriteError as exc:
             return {e["index"]: e for e in exc.details.get("writeErrors", [])}
         return {}

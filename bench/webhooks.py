@@ -652,6 +652,8 @@ async def run_bench(args: argparse.Namespace, base: str) -> dict[str, Any]:
                 results["wsEventsExpected"] = {
                     "ticket.created": args.customers,
                     "message.created": total,
+                    # At most: the worker sends one per ticket per stream batch, however
+                    # many of the ticket's messages the batch carried.
                     "ticket.updated": total - args.customers,
                 }
                 results["wsReconnects"] = watcher.reconnects
@@ -866,7 +868,8 @@ def table(r: dict[str, Any], command: str, inbox_command: str | None) -> str:
             "ws events",
             "",
             ", ".join(
-                f"{k} {r['wsEvents'].get(k, 0)}/{v}" for k, v in r["wsEventsExpected"].items()
+                f"{k} {r['wsEvents'].get(k, 0)}/{'<=' if k == 'ticket.updated' else ''}{v}"
+                for k, v in r["wsEventsExpected"].items()
             )
             + " (seen/expected)",
         ),

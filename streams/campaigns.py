@@ -18,12 +18,14 @@ Registered by `streams.app.create_app`.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 import faust
 from pymongo.errors import PyMongoError
 from redis.exceptions import RedisError
 
+from inbox.ports import Deps
 from inbox.services import campaign_sending
 from inbox.services import campaigns as campaign_service
 from streams import topics
@@ -52,20 +54,42 @@ def register(app: faust.App, ctx: WorkerContext) -> None:
         assert ctx.redis is not None
         throttle = campaign_service.Throttle(ctx.redis, settings.campaign_rate_per_second)
 
+        # One batch is stored while the next is read, rendered and sent: the database and
+        # the mail server work at the same time. Sends stay in stream order (one batch's
+        # after the other's), and so does storing (each waits for the one before).
+        storing: asyncio.Task[None] | None = None
         async for batch in stream.take(_BATCH, within=0.1):
             records = _parse_all(batch, CampaignRecord)
+            sent = None
             try:
-                await _retrying(lambda r=records: campaign_sending.send_batch(deps, throttle, r))
+                sent = await _retrying(
+                    lambda r=records: campaign_sending.send_phase(deps, throttle, r)
+                )
             except (PyMongoError, RedisError, OSError):
                 # Recipients stay PENDING: the sweeper hands them over again.
                 log.warning("campaign batch left for the sweeper", exc_info=True)
             except Exception:  # noqa: BLE001 - a bad batch must not stop the stream
                 log.exception("campaign batch of %d records failed", len(records))
+            if storing is not None:
+                await storing
+            ids = {r.campaign_id for r in records}
+            storing = asyncio.create_task(_store(deps, sent, ids))
+
+    async def _store(
+        deps: Deps, sent: campaign_sending.SentBatch | None, campaign_ids: set[str]
+    ) -> None:
+        if sent is not None:
             try:
-                await campaign_service.progress_all(deps, (r.campaign_id for r in records))
+                await _retrying(lambda: campaign_sending.store_phase(deps, sent))
             except (PyMongoError, RedisError, OSError):
-                # Progress is published again after the next batch, or by the sweeper.
-                log.warning("could not publish campaign progress", exc_info=True)
+                log.warning("campaign batch left for the sweeper", exc_info=True)
+            except Exception:  # noqa: BLE001 - logged; the recipients stay PENDING
+                log.exception("storing a campaign batch failed")
+        try:
+            await campaign_service.progress_all(deps, campaign_ids)
+        except (PyMongoError, RedisError, OSError):
+            # Progress is published again after the next batch, or by the sweeper.
+            log.warning("could not publish campaign progress", exc_info=True)
 
     @app.timer(interval=_SCHEDULE_POLL_SECONDS)
     async def start_due_campaigns() -> None:

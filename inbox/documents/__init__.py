@@ -35,7 +35,13 @@ ALL_DOCUMENTS: list[type[Document]] = [
 # scan the whole collection. An (orgId, _id) index on each org-scoped collection serves those
 # reads (a real MongoDB would use `_id` alone; the extra index costs it little). Collections
 # written on every message and never read by (orgId, _id) are left out to keep inserts cheap.
-_NOT_READ_BY_ORG_AND_ID = {"messages", "webhook_deliveries", "customer_identities", "audit_logs"}
+_NOT_READ_BY_ORG_AND_ID = {
+    "messages",
+    "webhook_deliveries",
+    "customer_identities",
+    "audit_logs",
+    "campaign_recipients",  # read by campaign or `_id` (each index costs every campaign send)
+}
 for _document in ALL_DOCUMENTS:
     _settings = _document.__dict__.get("Settings")
     if (

@@ -9,19 +9,23 @@ scans whole collections for findAndModify, so none is used on the large collecti
 2. find each new recipient's customer (by the id the audience gave it, else by the contact's
    identity; a contact seen for the first time becomes a customer, as for inbound messages)
    and render the templates for them;
-3. thread the messages like agents' replies: the conversation's open ticket or a new PENDING
-   one (one `insert_many`), the messages stored SENDING (one `insert_many`) with metadata
-   `{campaignId, recipientId}` and ids derived from the recipients, so a re-run finds them;
-4. send them through the channel's connector, different conversations concurrently (one
+3. send through the channel's connector, different conversations concurrently (one
    conversation's in order), each paced by the channel's shared Redis throttle, retrying
    rate limits and 5xx with backoff like replies;
-5. record the outcomes with one `bulk_write` for the messages and one per outcome for the
-   recipients, and move the campaign's counters by what those writes changed.
+4. thread the messages like agents' replies, with their outcome: the conversation's open
+   ticket or a new PENDING one (one `insert_many`), the messages (one `insert_many`, SENT
+   with the platform's id or FAILED with its reason, metadata `{campaignId, recipientId}`,
+   ids derived from the recipients), then `ticket.created`, `message.created` and
+   `message.sent` events;
+5. move the recipients to SENT or FAILED (one `bulk_write` per outcome, each update
+   conditional on PENDING) and the campaign's counters by what those writes changed.
 
-A redelivered record whose recipient is no longer PENDING changes nothing; one whose message
-exists already is not threaded again, and its message is sent only when it is not SENT yet
-(under the same Idempotency-Key / Message-ID, so a platform that honours it never doubles a
-send cut short by a crash).
+Sent first, stored after: a message is only ever written once, with its outcome. A worker
+stopped between a send and its storing leaves the recipient PENDING; the re-run sends again
+under the same Idempotency-Key / Message-ID (derived from the recipient), as a crash in the
+middle of any send would, so a platform that honours it never doubles it. A redelivered
+record whose recipient is no longer PENDING changes nothing, and one whose message is stored
+already only settles the recipient.
 
 `resolve_due` / `resolve` turn a started campaign's audience into recipients
 (inbox/services/audiences.py), handing each inserted batch to the stream at once.
@@ -34,11 +38,11 @@ import logging
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from pymongo import ReturnDocument, UpdateOne
-from pymongo.errors import BulkWriteError
+from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from connectors import get_connector
 from connectors.base import (
@@ -233,22 +237,55 @@ class _Job:
     campaign: Campaign
     channel: Channel
     message_id: str
-    message: dict[str, Any] | None = None  # the stored message, once there is one
+    stored: dict[str, Any] | None = None  # the message from an earlier run, if any
     customer: Customer | None = None
     content: str = ""
     metadata: dict[str, Any] = field(default_factory=dict)
     error: str | None = None  # failed before anything was sent
+    outcome: _Outcome | None = None  # the send's, this run
+    message: dict[str, Any] | None = None  # the stored message once there is one
 
     @property
     def contact(self) -> str:
         return str(self.recipient["recipientContact"])
 
 
+@dataclass(frozen=True)
+class _Outcome:
+    status: DeliveryStatus
+    external_id: str | None
+    error: dict[str, Any] | None
+    attempts: int
+
+
+@dataclass
+class SentBatch:
+    """A batch after its sends (`send_phase`), before they are stored (`store_phase`)."""
+
+    jobs: list[_Job]
+    fresh: list[_Job]
+    resent: list[_Job]
+
+    @property
+    def campaign_ids(self) -> set[str]:
+        return {j.campaign.id for j in self.jobs}
+
+
 async def send_batch(deps: Deps, throttle: campaign_service.Throttle, records: list) -> None:
-    """Send one stream batch of campaign records (see the module's docstring)."""
+    """Send one stream batch of campaign records and store the outcome."""
+    sent = await send_phase(deps, throttle, records)
+    if sent is not None:
+        await store_phase(deps, sent)
+
+
+async def send_phase(
+    deps: Deps, throttle: campaign_service.Throttle, records: list
+) -> SentBatch | None:
+    """Steps 1-3 of the module's docstring: read, render, send. The worker runs one batch's
+    `store_phase` while the next batch is in here, one batch's at a time each."""
     wanted = {r.recipient_id: r for r in records}
     if not wanted:
-        return
+        return None
     rcoll = CampaignRecipient.get_pymongo_collection()
     found = await rcoll.find({"_id": {"$in": list(wanted)}}).to_list(None)
     pending = [
@@ -258,7 +295,7 @@ async def send_batch(deps: Deps, throttle: campaign_service.Throttle, records: l
         and d.get("orgId") == wanted[d["_id"]].org_id
     ]
     if not pending:
-        return  # done already: redelivered records
+        return None  # done already: redelivered records
     campaigns = await _by_id(Campaign, {d["campaignId"] for d in pending})
     channels = await _by_id(Channel, {c.channel_id for c in campaigns.values()})
     jobs: list[_Job] = []
@@ -286,13 +323,23 @@ async def send_batch(deps: Deps, throttle: campaign_service.Throttle, records: l
     live = [j for j in jobs if j.error is None]
     stored = await _docs_by_id(Message, [j.message_id for j in live])
     for job in live:
-        job.message = stored.get(job.message_id)
-    fresh = [j for j in live if j.message is None]
+        job.stored = job.message = stored.get(job.message_id)
+    fresh = [j for j in live if j.stored is None]
     await _find_customers(fresh)
     await _render(deps.settings, [j for j in fresh if j.error is None])
-    await _thread(deps, [j for j in fresh if j.error is None])
-    await _send_all(deps, throttle, [j for j in live if j.error is None and j.message])
-    await _settle(jobs)
+    # Sent first, stored after: a message is only ever stored with the outcome of its send.
+    # A worker stopped in between stored nothing; the re-run sends again under the same
+    # Idempotency-Key / Message-ID (derived from the recipient), as a crash mid-send would.
+    unsent = [j for j in live if j.stored is not None and j.stored.get("status") in _UNSENT]
+    await _send_all(deps, throttle, [j for j in fresh if j.error is None] + unsent)
+    return SentBatch(jobs=jobs, fresh=fresh, resent=unsent)
+
+
+async def store_phase(deps: Deps, sent: SentBatch) -> None:
+    """Steps 4-5: thread and store the messages with their outcome, settle the recipients."""
+    await _store(deps, [j for j in sent.fresh if j.outcome is not None])
+    await _record_resends(deps, [j for j in sent.resent if j.outcome is not None])
+    await _settle(sent.jobs)
 
 
 async def _by_id(model: Any, ids: set[str]) -> dict[str, Any]:
@@ -310,7 +357,8 @@ async def _docs_by_id(model: Any, ids: list[str]) -> dict[str, dict[str, Any]]:
 
 async def _find_customers(jobs: list[_Job]) -> None:
     """The customer of each job: the audience's (by id), else whoever holds the contact's
-    identity, else a new customer for a contact seen for the first time."""
+    identity, else a new customer for a contact seen for the first time (which also makes
+    them known on the channel, as for an inbound message)."""
     known = await _docs_by_id(
         Customer, list({j.recipient["customerId"] for j in jobs if j.recipient.get("customerId")})
     )
@@ -331,20 +379,6 @@ async def _find_customers(jobs: list[_Job]) -> None:
             job.customer, _ = await customer_service.for_identity(
                 org_id, kind, job.contact, job.channel.id
             )
-    # Customers reached on a channel for the first time are now known on it.
-    joining = {
-        j.customer.id: j.channel.id
-        for j in jobs
-        if j.customer is not None and j.channel.id not in j.customer.channel_ids
-    }
-    if joining:
-        await Customer.get_pymongo_collection().bulk_write(
-            [
-                UpdateOne({"_id": cid}, {"$addToSet": {"channelIds": chid}})
-                for cid, chid in joining.items()
-            ],
-            ordered=False,
-        )
 
 
 async def _render(settings: Settings, jobs: list[_Job]) -> None:
@@ -387,9 +421,76 @@ async def _token_for(job: _Job) -> str:
     return str(doc["trackingToken"])
 
 
-async def _thread(deps: Deps, jobs: list[_Job]) -> None:
-    """Store each job's message in its conversation's open ticket (or a new PENDING one,
-    waiting on the customer: their answer reopens it as OPEN, like any reply's)."""
+# -- sending -------------------------------------------------------------------------------
+
+
+async def _send_all(deps: Deps, throttle: campaign_service.Throttle, jobs: list[_Job]) -> None:
+    """Send every job; one conversation's in order, different ones concurrently."""
+    if not jobs:
+        return
+    groups: dict[str, list[_Job]] = defaultdict(list)
+    for job in jobs:
+        groups[job.record.conversation].append(job)
+    limit = asyncio.Semaphore(max(1, deps.settings.campaign_send_concurrency))
+    configs: dict[str, dict[str, Any]] = {}
+
+    async def run(group: list[_Job]) -> None:
+        async with limit:
+            for job in group:
+                channel = job.channel
+                if channel.id not in configs:
+                    configs[channel.id] = channel_service.resolved_config(deps.settings, channel)
+                await throttle.acquire(channel.id, _rate(deps.settings, channel.type))
+                job.outcome = await _deliver(deps, job, configs[channel.id])
+
+    await asyncio.gather(*(run(g) for g in groups.values()))
+
+
+def _rate(settings: Settings, kind: ChannelType) -> float:
+    if kind == ChannelType.EMAIL:
+        return settings.campaign_email_rate_per_second
+    return settings.campaign_rate_per_second
+
+
+async def _deliver(deps: Deps, job: _Job, config: dict[str, Any]) -> _Outcome:
+    """One send, with the replies' retry rule (rate limits and 5xx with backoff)."""
+    connector = get_connector(job.channel.type)
+    assert connector is not None
+    if job.stored is not None:
+        content, metadata = job.stored["content"], job.stored.get("metadata") or {}
+    else:
+        content, metadata = job.content, job.metadata
+    outgoing = OutboundMessage(
+        recipient=job.contact,
+        content=content,
+        metadata=metadata,
+        idempotency_key=job.message_id,
+    )
+    attempt = 0
+    while True:
+        attempt += 1
+        try:
+            result = await connector.send(deps.http, config, outgoing)
+        except RetryableSendError as exc:
+            if attempt >= deps.settings.send_max_attempts:
+                return _Outcome(DeliveryStatus.FAILED, None, exc.as_dict(), attempt)
+            base = deps.settings.send_backoff_base_seconds
+            delay = exc.retry_after or base * 2 ** (attempt - 1)
+            log.info("campaign send %s: %s; retry in %.1fs", job.message_id, exc.code, delay)
+            await asyncio.sleep(min(delay, 30.0))
+            continue
+        except PermanentSendError as exc:
+            return _Outcome(DeliveryStatus.FAILED, None, exc.as_dict(), attempt)
+        return _Outcome(DeliveryStatus.SENT, result.external_message_id, None, attempt)
+
+
+# -- storing -------------------------------------------------------------------------------
+
+
+async def _store(deps: Deps, jobs: list[_Job]) -> None:
+    """Thread the sent (or failed) messages like agents' replies: in the conversation's open
+    ticket, or a new PENDING one waiting on the customer (their answer reopens it as OPEN),
+    then announce them."""
     if not jobs:
         return
     now = utcnow()
@@ -397,7 +498,6 @@ async def _thread(deps: Deps, jobs: list[_Job]) -> None:
     for job in jobs:
         by_key[ticket_service.open_key(job.channel.id, job.contact)].append(job)
     tickets, created = await _open_tickets(by_key, now)
-    tcoll = Ticket.get_pymongo_collection()
     updates = [
         UpdateOne(
             {"_id": tickets[key].id},
@@ -410,54 +510,141 @@ async def _thread(deps: Deps, jobs: list[_Job]) -> None:
         if key not in created
     ]
     if updates:
-        await tcoll.bulk_write(updates, ordered=False)
-    docs = [
-        Message(
-            id=job.message_id,
-            org_id=job.campaign.org_id,
-            ticket_id=tickets[key].id,
-            channel_id=job.channel.id,
-            external_thread_id=job.contact,
-            direction=Direction.OUTBOUND,
-            sender_name=job.campaign.name,
-            content=job.content,
-            metadata=job.metadata,
-            status=DeliveryStatus.SENDING,
-            timestamp=now,
-        ).model_dump(by_alias=True, exclude_none=True)
+        await Ticket.get_pymongo_collection().bulk_write(updates, ordered=False)
+    docs = {
+        job.message_id: _message_doc(job, tickets[key].id, now)
         for key, group in by_key.items()
         for job in group
-    ]
-    raced: set[str] = set()
-    try:
-        await Message.get_pymongo_collection().insert_many(docs, ordered=False)
-    except BulkWriteError as exc:
-        errors = exc.details.get("writeErrors", [])
-        if any(e.get("code") != _DUPLICATE_KEY for e in errors):
-            raise
-        raced = {docs[e["index"]]["_id"] for e in errors}  # another run stored it first
-    mine = {d["_id"]: d for d in docs if d["_id"] not in raced}
-    theirs = await _docs_by_id(Message, list(raced))
+    }
+    inserted = await _insert_messages(deps, list(docs.values()))
     for job in jobs:
-        job.message = mine.get(job.message_id) or theirs.get(job.message_id)
-        if job.message is None:
-            job.error = "the message could not be stored"
-    # Announced like a reply's: the new tickets, then the messages, then the moved tickets.
+        job.message = docs[job.message_id] if job.message_id in inserted else None
+    theirs = await _docs_by_id(Message, [j.message_id for j in jobs if j.message is None])
+    for job in jobs:
+        job.message = job.message or theirs.get(job.message_id)
+
+    # Announced like a reply's: new tickets, the messages (already with their outcome), the
+    # moved tickets; `message.sent` once per message that went out.
     shown = {v.id: v for v in await ticket_service.views(list(tickets.values()))}
     publish: list[tuple[str, dict[str, Any]]] = [
         (events.TICKET_CREATED, shown[tickets[key].id].dump()) for key in created
     ]
-    publish += [(events.MESSAGE_CREATED, _public(d)) for d in mine.values()]
+    for job in jobs:
+        if job.message_id not in inserted:
+            continue
+        message = _public(docs[job.message_id])
+        publish.append((events.MESSAGE_CREATED, message))
+        if job.outcome is not None and job.outcome.status == DeliveryStatus.SENT:
+            publish.append((events.MESSAGE_SENT, message))
     publish += [
         (events.TICKET_UPDATED, shown[tickets[key].id].dump())
         for key in by_key
         if key not in created
     ]
     await _publish_all(deps, jobs[0].campaign.org_id, publish)
+    await _pending_receipts(deps, [j for j in jobs if j.message_id in inserted])
+
+
+def _message_doc(job: _Job, ticket_id: str, now: datetime) -> dict[str, Any]:
+    assert job.outcome is not None
+    return Message(
+        id=job.message_id,
+        org_id=job.campaign.org_id,
+        ticket_id=ticket_id,
+        channel_id=job.channel.id,
+        external_thread_id=job.contact,
+        direction=Direction.OUTBOUND,
+        external_message_id=job.outcome.external_id,
+        sender_name=job.campaign.name,
+        content=job.content,
+        metadata=job.metadata,
+        status=job.outcome.status,
+        error=job.outcome.error,
+        attempts=job.outcome.attempts,
+        timestamp=now,
+        created_at=now,
+        updated_at=now,
+    ).model_dump(by_alias=True, exclude_none=True)
+
+
+async def _insert_messages(deps: Deps, docs: list[dict[str, Any]]) -> set[str]:
+    """Insert the messages; returns the ids inserted here. An `_id` already there is an
+    earlier run's; an external id already there is the platform's echo of our own send
+    (Messenger), threaded before we stored the send: that copy goes, ours stays."""
+    coll = Message.get_pymongo_collection()
+    try:
+        await coll.insert_many(docs, ordered=False)
+        return {d["_id"] for d in docs}
+    except BulkWriteError as exc:
+        errors = exc.details.get("writeErrors", [])
+        if any(e.get("code") != _DUPLICATE_KEY for e in errors):
+            raise
+        failed = {e["index"] for e in errors}
+        inserted = {d["_id"] for i, d in enumerate(docs) if i not in failed}
+        for error in errors:
+            doc = docs[error["index"]]
+            if "externalMessageId" in str(error.get("keyPattern") or error.get("errmsg")):
+                if await _replace_echo(deps, doc):
+                    inserted.add(doc["_id"])
+        return inserted
+
+
+async def _replace_echo(deps: Deps, doc: dict[str, Any]) -> bool:
+    coll = Message.get_pymongo_collection()
+    echo = await coll.find_one(
+        {"externalMessageId": doc["externalMessageId"], "channelId": doc["channelId"]},
+        {"_id": 1, "ticketId": 1},
+    )
+    if echo is not None and echo["_id"] != doc["_id"]:
+        await coll.delete_one({"_id": echo["_id"]})
+        await deps.events.publish(
+            doc["orgId"], events.MESSAGE_DELETED, {"id": echo["_id"], "ticketId": echo["ticketId"]}
+        )
+    try:
+        await coll.insert_one(doc)
+    except DuplicateKeyError:
+        return False
+    return True
+
+
+async def _pending_receipts(deps: Deps, jobs: list[_Job]) -> None:
+    for job in jobs:
+        external_id = (job.message or {}).get("externalMessageId")
+        if external_id and job.channel.type != ChannelType.EMAIL:
+            # Receipts that outran our record of the send (e-mail has none).
+            await apply_pending_statuses(deps.events, job.channel, external_id)
+
+
+async def _record_resends(deps: Deps, jobs: list[_Job]) -> None:
+    """Messages stored unsent by an earlier version of this path, sent again now: their
+    outcome is written with the "still unsent" rule in each update's filter."""
+    if not jobs:
+        return
+    coll = Message.get_pymongo_collection()
+    now = utcnow()
+    publish: list[tuple[str, dict[str, Any]]] = []
+    for job in jobs:
+        assert job.outcome is not None and job.stored is not None
+        changes: dict[str, Any] = {"status": job.outcome.status.value, "updatedAt": now}
+        if job.outcome.external_id:
+            changes["externalMessageId"] = job.outcome.external_id
+        if job.outcome.error:
+            changes["error"] = job.outcome.error
+        await coll.update_one(
+            {"_id": job.message_id, "status": {"$in": list(_UNSENT)}},
+            {"$set": changes, "$inc": {"attempts": job.outcome.attempts}},
+        )
+        job.message = {**job.stored, **changes}
+        shown = _public(job.message)
+        publish.append((events.MESSAGE_UPDATED, shown))
+        if job.outcome.status == DeliveryStatus.SENT:
+            publish.append((events.MESSAGE_SENT, shown))
+    await _publish_all(deps, jobs[0].campaign.org_id, publish)
+    await _pending_receipts(deps, jobs)
 
 
 async def _open_tickets(
-    by_key: dict[str, list[_Job]], now: Any
+    by_key: dict[str, list[_Job]], now: datetime
 ) -> tuple[dict[str, Ticket], set[str]]:
     """Open ticket per conversation key, and the keys whose ticket was created here."""
     tcoll = Ticket.get_pymongo_collection()
@@ -516,148 +703,14 @@ def _public(doc: dict[str, Any]) -> dict[str, Any]:
 
 
 async def _publish_all(deps: Deps, org_id: str, items: list[tuple[str, dict[str, Any]]]) -> None:
-    # In order per conversation is kept by publishing in list order; the realtime log is one
-    # Redis stream per org, so these are appends.
+    # In list order (a conversation's ticket before its message), in one round trip where
+    # the publisher can (the worker's publishes a batch with one Redis pipeline).
+    many = getattr(deps.events, "publish_many", None)
+    if many is not None:
+        await many(org_id, items)
+        return
     for name, data in items:
         await deps.events.publish(org_id, name, data)
-
-
-async def _send_all(deps: Deps, throttle: campaign_service.Throttle, jobs: list[_Job]) -> None:
-    """Send every job whose message is not sent yet; one conversation's in order."""
-    to_send = [j for j in jobs if j.message and j.message.get("status") in _UNSENT]
-    if not to_send:
-        return
-    groups: dict[str, list[_Job]] = defaultdict(list)
-    for job in to_send:
-        groups[job.record.conversation].append(job)
-    limit = asyncio.Semaphore(max(1, deps.settings.campaign_send_concurrency))
-    configs: dict[str, dict[str, Any]] = {}
-    outcomes: dict[str, tuple[DeliveryStatus, str | None, dict[str, Any] | None, int]] = {}
-
-    async def run(group: list[_Job]) -> None:
-        async with limit:
-            for job in group:
-                channel = job.channel
-                if channel.id not in configs:
-                    configs[channel.id] = channel_service.resolved_config(deps.settings, channel)
-                await throttle.acquire(channel.id, _rate(deps.settings, channel.type))
-                outcomes[job.message_id] = await _deliver(deps, job, configs[channel.id])
-
-    await asyncio.gather(*(run(g) for g in groups.values()))
-    await _record_sends(deps, to_send, outcomes)
-
-
-def _rate(settings: Settings, kind: ChannelType) -> float:
-    if kind == ChannelType.EMAIL:
-        return settings.campaign_email_rate_per_second
-    return settings.campaign_rate_per_second
-
-
-async def _deliver(
-    deps: Deps, job: _Job, config: dict[str, Any]
-) -> tuple[DeliveryStatus, str | None, dict[str, Any] | None, int]:
-    """(status, external id, error, attempts) of one send, with the replies' retry rule."""
-    assert job.message is not None
-    connector = get_connector(job.channel.type)
-    assert connector is not None
-    outgoing = OutboundMessage(
-        recipient=job.contact,
-        content=job.message["content"],
-        metadata=job.message.get("metadata") or {},
-        idempotency_key=job.message_id,
-    )
-    attempt = 0
-    while True:
-        attempt += 1
-        try:
-            result = await connector.send(deps.http, config, outgoing)
-        except RetryableSendError as exc:
-            if attempt >= deps.settings.send_max_attempts:
-                return DeliveryStatus.FAILED, None, exc.as_dict(), attempt
-            base = deps.settings.send_backoff_base_seconds
-            delay = exc.retry_after or base * 2 ** (attempt - 1)
-            log.info("campaign send %s: %s; retry in %.1fs", job.message_id, exc.code, delay)
-            await asyncio.sleep(min(delay, 30.0))
-            continue
-        except PermanentSendError as exc:
-            return DeliveryStatus.FAILED, None, exc.as_dict(), attempt
-        return DeliveryStatus.SENT, result.external_message_id, None, attempt
-
-
-async def _record_sends(
-    deps: Deps,
-    jobs: list[_Job],
-    outcomes: dict[str, tuple[DeliveryStatus, str | None, dict[str, Any] | None, int]],
-) -> None:
-    """Store the sends' outcomes on the messages (one bulk write), then announce them."""
-    coll = Message.get_pymongo_collection()
-    now = utcnow()
-    writes: list[tuple[dict[str, Any], dict[str, Any]]] = []
-    order: list[_Job] = []
-    for job in jobs:
-        if job.message_id not in outcomes:
-            continue
-        status, external_id, error, attempts = outcomes[job.message_id]
-        changes: dict[str, Any] = {"status": status.value, "updatedAt": now}
-        if external_id:
-            changes["externalMessageId"] = external_id
-        if error:
-            changes["error"] = error
-        # Only a message still unsent moves: a receipt that came first is not overwritten.
-        writes.append(
-            (
-                {"_id": job.message_id, "status": {"$in": list(_UNSENT)}},
-                {"$set": changes, "$inc": {"attempts": attempts}},
-            )
-        )
-        order.append(job)
-        assert job.message is not None
-        job.message = {**job.message, **changes}
-    conflicts: list[int] = []
-    if writes:
-        try:
-            await coll.bulk_write([UpdateOne(f, u) for f, u in writes], ordered=False)
-        except BulkWriteError as exc:
-            errors = exc.details.get("writeErrors", [])
-            if any(e.get("code") != _DUPLICATE_KEY for e in errors):
-                raise
-            conflicts = [e["index"] for e in errors]
-    for index in conflicts:
-        await _drop_echo_and_record(deps, order[index], *writes[index])
-    publish: list[tuple[str, dict[str, Any]]] = []
-    for job in order:
-        shown = _public(job.message or {})
-        publish.append((events.MESSAGE_UPDATED, shown))
-        if (job.message or {}).get("status") == DeliveryStatus.SENT.value:
-            publish.append((events.MESSAGE_SENT, shown))
-    if order:
-        await _publish_all(deps, order[0].campaign.org_id, publish)
-    for job in order:
-        external_id = (job.message or {}).get("externalMessageId")
-        if external_id and job.channel.type != ChannelType.EMAIL:
-            # Receipts that outran our record of the send (e-mail has none).
-            await apply_pending_statuses(deps.events, job.channel, external_id)
-
-
-async def _drop_echo_and_record(
-    deps: Deps, job: _Job, query: dict[str, Any], update: dict[str, Any]
-) -> None:
-    """Messenger echoes our own sends: an echo threaded before we recorded the external id
-    holds it. Drop that copy and keep ours, as replies do."""
-    assert job.message is not None
-    coll = Message.get_pymongo_collection()
-    external_id = job.message.get("externalMessageId")
-    echo = await coll.find_one(
-        {"externalMessageId": external_id, "channelId": job.channel.id}, {"_id": 1, "ticketId": 1}
-    )
-    if echo is not None and echo["_id"] != job.message_id:
-        await coll.delete_one({"_id": echo["_id"]})
-        await deps.events.publish(
-            job.campaign.org_id,
-            events.MESSAGE_DELETED,
-            {"id": echo["_id"], "ticketId": echo["ticketId"]},
-        )
-    await coll.update_one(query, update)
 
 
 async def _settle(jobs: list[_Job]) -> None:
@@ -679,7 +732,7 @@ async def _settle(jobs: list[_Job]) -> None:
             reason = (message.get("error") or {}).get("message") or "send failed"
             changes["error"] = str(reason)[:1000]
         else:
-            continue  # still unsent (a receipt race): stays PENDING for the sweeper
+            continue  # not stored, or still unsent: stays PENDING for the sweeper
         changes["status"] = status.value
         if message:
             changes["messageId"] = message["_id"]
@@ -688,10 +741,7 @@ async def _settle(jobs: list[_Job]) -> None:
             if links:
                 changes["trackedLinks"] = links
         ops[(job.campaign.id, status.value)].append(
-            UpdateOne(
-                {"_id": rid, "status": RecipientStatus.PENDING.value},
-                {"$set": changes},
-            )
+            UpdateOne({"_id": rid, "status": RecipientStatus.PENDING.value}, {"$set": changes})
         )
     coll = CampaignRecipient.get_pymongo_collection()
     moved: dict[str, dict[str, int]] = defaultdict(dict)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, ClassVar
 
 from beanie import Document
 from pydantic import BaseModel, ConfigDict, Field
@@ -14,6 +14,7 @@ from pydantic.alias_generators import to_camel
 from pymongo import ASCENDING, DESCENDING, IndexModel
 
 from connectors.base import ChannelType, DeliveryStatus, Direction
+from inbox.documents.queries import FlatFindMany, FlatFindOne
 
 __all__ = [
     "ChannelType",
@@ -83,6 +84,9 @@ class Priority(StrEnum):
 
 class _Base(Document):
     model_config = ConfigDict(alias_generator=_alias, populate_by_name=True)
+    # Flat filters: the embedded server plans no index for Beanie's `$and` (see queries.py).
+    _find_one_query_class: ClassVar[type] = FlatFindOne
+    _find_many_query_class: ClassVar[type] = FlatFindMany
 
     id: str = Field(default_factory=new_id)
     created_at: datetime = Field(default_factory=utcnow)

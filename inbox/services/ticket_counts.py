@@ -39,8 +39,9 @@ from inbox.documents import Ticket, utcnow
 from inbox.services.ticket_list import FILTER_FIELDS, SORT_FIELD, matches, plan_count
 
 SINCE_MARGIN = timedelta(seconds=10)
-# Recount an entry this long after it was made (deletions, writes breaking the rule above).
-REFRESH_AFTER = 120.0
+# Recount an entry (in the background, when next used) this long after it was made: catches
+# deletions nobody reported and writes breaking the rule above.
+REFRESH_AFTER = 300.0
 # Counts over ID_LIMIT: after changes, recounted in the background at most this often.
 BIG_RECOUNT_EVERY = 30.0
 # Keep the ids of a filter's matches up to this many; above, the count alone.

@@ -43,7 +43,7 @@ from inbox.ports import EventPublisher
 from inbox.services import campaigns as campaign_service
 from inbox.services import customers as customer_service
 from inbox.services import tickets as ticket_service
-from inbox.views import message_view, ticket_view
+from inbox.views import customer_view, message_view, ticket_view
 
 log = logging.getLogger(__name__)
 
@@ -128,7 +128,8 @@ async def apply_messages(
     conversations: dict[tuple[str, str], list[int]] = defaultdict(list)
     for i in fresh:
         conversations[(batch[i].channel.id, batch[i].message.thread_id)].append(i)
-    customers = await _customers_of(batch, conversations, concurrency)
+    new_customers: dict[str, Customer] = {}
+    customers = await _customers_of(batch, conversations, concurrency, new_customers)
     tickets, created = await _open_tickets(batch, conversations, customers)
 
     messages: dict[int, Message] = {}
@@ -171,6 +172,11 @@ async def apply_messages(
         customers,
     )
     limit = asyncio.Semaphore(concurrency)
+    # A customer's first message makes them (automation's customer_registered trigger).
+    for customer in new_customers.values():
+        await publisher.publish(
+            customer.org_id, events.CUSTOMER_CREATED, customer_view(customer).dump()
+        )
 
     async def announce(ticket_id: str, ms: list[Message]) -> None:
         org_id = ms[0].org_id
@@ -225,15 +231,20 @@ async def _customers_of(
     batch: Sequence[Incoming],
     conversations: dict[tuple[str, str], list[int]],
     concurrency: int,
+    new_customers: dict[str, Customer],
 ) -> dict[tuple[str, str], Customer]:
     """Each conversation's customer, upserted once with its newest message (which is what
-    upserting message by message would end with: name, lastMessage, lastMessageAt)."""
+    upserting message by message would end with: name, lastMessage, lastMessageAt). Customers
+    seen for the first time are added to `new_customers`."""
     limit = asyncio.Semaphore(concurrency)
 
     async def one(key: tuple[str, str], indexes: list[int]) -> tuple[tuple[str, str], Customer]:
         item = _newest(batch, indexes)
         async with limit:
-            return key, await _upsert_customer(item.channel, item.message)
+            customer, created = await _upsert_customer(item.channel, item.message)
+        if created:
+            new_customers[customer.id] = customer
+        return key, customer
 
     return dict(await asyncio.gather(*(one(k, ix) for k, ix in conversations.items())))
 
@@ -423,9 +434,10 @@ def public_message(message: Message) -> dict[str, Any]:
     return message_view(message).dump()
 
 
-async def _upsert_customer(channel: Channel, msg: InboundMessage) -> Customer:
+async def _upsert_customer(channel: Channel, msg: InboundMessage) -> tuple[Customer, bool]:
+    """The conversation's customer and whether this message created them."""
     profile_name = msg.customer_name if msg.direction == Direction.INBOUND else None
-    customer, _ = await customer_service.for_identity(
+    return await customer_service.for_identity(
         channel.org_id,
         channel.type,
         msg.thread_id,
@@ -433,7 +445,6 @@ async def _upsert_customer(channel: Channel, msg: InboundMessage) -> Customer:
         profile_name=profile_name,
         last_message=(msg.content, msg.timestamp),
     )
-    return customer
 
 
 async def apply_status(publisher: EventPublisher, channel: Channel, status: StatusUpdate) -> int:

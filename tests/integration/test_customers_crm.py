@@ -334,3 +334,25 @@ async def test_a_ticket_shows_its_customers_recent_orders(admin, db):
         older.order_number,
     ]
     assert detail["recentOrders"][0]["total"] == 99.0 and detail["messages"]
+
+
+async def test_a_first_message_announces_a_new_customer_once(admin, graph, http):
+    from tests.integration.test_realtime import next_event
+
+    channel = await wa_channel(admin, graph)
+    _, wa_id = new_phone()
+    async with http.ws_connect(f"{admin.base}/ws?token={admin.token}") as ws:
+        for n in (1, 2):
+            payload = p.whatsapp_text(PHONE_ID, wa_id, "Newcomer", f"wamid.{wa_id}.{n}", "hi")
+            assert (await admin.webhook(channel["id"], payload, APP_SECRET))[0] == 200
+        created = await next_event(ws, "customer.created")
+        assert created["data"]["externalId"] == wa_id and created["data"]["name"] == "Newcomer"
+        # The second message threads into the same customer and announces no new one.
+        await next_event(ws, "message.created")
+        await next_event(ws, "message.created")
+        status, _, _ = await admin.post(
+            f"/orgs/{admin.org_id}/customers", {"name": "Marker", "email": f"m{wa_id}@x.io"}
+        )
+        assert status == 201
+        marker = await next_event(ws, "customer.created")
+    assert marker["data"]["name"] == "Marker"

@@ -27,7 +27,7 @@ from inbox.documents import (
 )
 from inbox.errors import Conflict, NotFound, ValidationFailed
 from inbox.ports import EventPublisher
-from inbox.services import audit, identities
+from inbox.services import audit, identities, ticket_counts
 from inbox.services import orders as order_service
 from inbox.services import tickets as ticket_service
 from inbox.views import (
@@ -365,6 +365,7 @@ async def delete(publisher: EventPublisher, actor: User, customer_id: str) -> No
         await Ticket.get_pymongo_collection().delete_many(
             {"orgId": actor.org_id, "_id": {"$in": ticket_ids}}
         )
+        ticket_counts.forget(actor.org_id)  # deletions leave nothing for the counts to see
     await audit.record(
         actor,
         "customer.delete",

@@ -13,6 +13,7 @@ from inbox import events
 from inbox.documents import (
     Channel,
     Customer,
+    Identity,
     Message,
     Priority,
     Ticket,
@@ -181,11 +182,14 @@ async def create(
     if customer is None:
         raise ValidationFailed("Unknown customer", details={"customerId": "no such customer"})
     # The conversation is with the customer's identity on this channel's platform.
-    thread_id = next(
-        (i.external_id for i in customer.identities if i.platform == channel.type), None
+    known = customer.identities or (  # a customer stored before identities: its first one
+        [Identity(platform=customer.platform, external_id=customer.external_id)]
+        if customer.platform and customer.external_id
+        else []
     )
+    thread_id = next((i.external_id for i in known if i.platform == channel.type), None)
     if thread_id is None:
-        on = sorted({i.platform.value for i in customer.identities}) or ["no platform"]
+        on = sorted({i.platform.value for i in known}) or ["no platform"]
         raise ValidationFailed(
             "Customer is not on this channel's platform",
             details={"customerId": f"customer is on {', '.join(on)}, channel is {channel.type}"},

@@ -433,6 +433,9 @@ def main() -> int:
     parser.add_argument(
         "--rate", type=float, default=None, help="CAMPAIGN_EMAIL_RATE_PER_SECOND (default: its)"
     )
+    parser.add_argument(
+        "--concurrency", type=int, default=None, help="CAMPAIGN_SEND_CONCURRENCY (default: its)"
+    )
     parser.add_argument("--stall-seconds", type=float, default=60.0)
     parser.add_argument("--profile", help="py-spy speedscope output for the worker")
     parser.add_argument(
@@ -452,6 +455,8 @@ def main() -> int:
             overrides: dict[str, Any] = {}
             if args.rate is not None:
                 overrides["campaign_email_rate_per_second"] = args.rate
+            if args.concurrency is not None:
+                overrides["campaign_send_concurrency"] = args.concurrency
             settings = Settings.from_env(
                 mongodb_uri=urls.mongodb_uri,
                 kafka_bootstrap=urls.kafka_bootstrap,

@@ -75,6 +75,7 @@ from inbox.services import channels as channel_service
 from inbox.services import customers as customer_service
 from inbox.services import tickets as ticket_service
 from inbox.services.threading import apply_pending_statuses, public_message
+from inbox.views import ticket_view
 from streams.records import CampaignRecord
 
 log = logging.getLogger(__name__)
@@ -525,7 +526,17 @@ async def _store(deps: Deps, jobs: list[_Job]) -> None:
 
     # Announced like a reply's: new tickets, the messages (already with their outcome), the
     # moved tickets; `message.sent` once per message that went out.
-    shown = {v.id: v for v in await ticket_service.views(list(tickets.values()))}
+    # New tickets are shown from what is in hand (no assignee yet); the few existing ones
+    # are read with their assignee and customer.
+    jobs_of = {key: group[0] for key, group in by_key.items()}
+    shown = {
+        tickets[key].id: ticket_view(
+            tickets[key], jobs_of[key].channel, jobs_of[key].customer, None
+        )
+        for key in created
+    }
+    existing = [tickets[key] for key in by_key if key not in created]
+    shown.update({v.id: v for v in await ticket_service.views(existing)} if existing else {})
     publish: list[tuple[str, dict[str, Any]]] = [
         (events.TICKET_CREATED, shown[tickets[key].id].dump()) for key in created
     ]

@@ -8,6 +8,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from inbox.config import Settings
 from inbox.documents import ALL_DOCUMENTS
+from inbox.services import rollups
 
 
 async def connect(settings: Settings) -> AsyncMongoClient:
@@ -36,6 +37,7 @@ async def _migrate(db: AsyncDatabase) -> None:
         if indexes.get(name, {}).get("unique"):
             await db[collection].drop_index(name)
     await _backfill_customer_identities(db)
+    await rollups.migrate(db)  # orgs whose orders predate the dashboards' rollups
 
 
 async def _backfill_customer_identities(db: AsyncDatabase) -> None:

@@ -18,6 +18,8 @@ from inbox.documents.crm import *  # noqa: F403
 from inbox.documents.crm import CRM_DOCUMENTS
 from inbox.documents.hooks import *  # noqa: F403
 from inbox.documents.hooks import HOOK_DOCUMENTS
+from inbox.documents.rollups import *  # noqa: F403
+from inbox.documents.rollups import ROLLUP_DOCUMENTS
 from inbox.documents.templates import *  # noqa: F403
 from inbox.documents.templates import TEMPLATE_DOCUMENTS
 
@@ -28,6 +30,7 @@ ALL_DOCUMENTS: list[type[Document]] = [
     *CRM_DOCUMENTS,
     *AUTOMATION_DOCUMENTS,
     *TEMPLATE_DOCUMENTS,
+    *ROLLUP_DOCUMENTS,
 ]
 
 # The embedded MongoDB-protocol server's planner uses an index only when the index covers every

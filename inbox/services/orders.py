@@ -1,18 +1,19 @@
 """Orders: placed for a customer from the org's products, priced here, never by the client.
 
 Creating an order is one MongoDB transaction: each item's stock is taken by a conditional
-update (`stockQuantity >= quantity`, `$inc` stock down and `salesCount` up), the coupon's use is
-counted against its limit, the customer's `totalOrders`/`totalRevenue`/`lastOrderDate` move by
-`$inc`/`$max`, the order number comes from a per-org, per-year counter, and the order is
-inserted. Anything refused (an item out of stock, the coupon used up) aborts the transaction,
-so the items taken before it are given back and the counter does not move: order numbers have
-no gaps. Concurrent orders that touch the same documents are retried by the driver
-(`with_transaction`) on write conflicts, so stock never goes below zero and totals add up.
+update (`stockQuantity >= quantity`, `$inc` stock down and `salesCount` up), the coupon's use
+is counted against its limit, the customer's `totalOrders`/`totalRevenue`/`lastOrderDate` move
+by `$inc`/`$max`, the order number comes from a per-org, per-year counter, the order is
+inserted and the dashboards' sales rollups move by `$inc` (`inbox/services/rollups.py`).
+Anything refused (an item out of stock, the coupon used up) aborts the transaction, so the
+items taken before it are given back and the counter does not move: order numbers have no gaps.
+Concurrent orders that touch the same documents are retried by the driver (`with_transaction`)
+on write conflicts, so stock never goes below zero and totals add up.
 
 Status moves pending -> processing -> completed or delivered (completed -> delivered too);
 cancelling is allowed while pending or processing, and gives back (in one transaction) the
-stock, the products' sales counts, the coupon's use and the customer's totals: a customer's
-`totalOrders` and `totalRevenue` count the orders that are not cancelled.
+stock, the products' sales counts, the coupon's use, the rollups and the customer's totals: a
+customer's `totalOrders` and `totalRevenue` count the orders that are not cancelled.
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ from inbox.documents import (
 )
 from inbox.errors import Conflict, NotFound, ValidationFailed
 from inbox.ports import Deps
-from inbox.services import audit
+from inbox.services import audit, rollups
 from inbox.services import coupons as coupon_service
 from inbox.services.coupons import CouponRefused, InvalidReason, money
 from inbox.views import OrderStatsView, OrderView, order_view
@@ -312,6 +313,7 @@ async def create(deps: Deps, user: User, new: NewOrder) -> OrderView:
             updated_at=now,
         )
         await order.insert(session=session)
+        await rollups.record(order, 1, session)  # the dashboards' figures, in step
         return order
 
     order = await _in_transaction(place)
@@ -465,6 +467,7 @@ async def _restore(order: Order, session: AsyncClientSession) -> None:
         )
     if order.coupon_id:
         await coupon_service.release(order.org_id, order.coupon_id, session)
+    await rollups.record(order, -1, session)  # cancelled orders leave the dashboards
     latest = await Order.get_pymongo_collection().find_one(
         {
             "orgId": order.org_id,

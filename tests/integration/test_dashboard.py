@@ -4,6 +4,7 @@ overview and the customer segmentation. Cancelled orders never count; other orgs
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -20,8 +21,10 @@ from inbox.documents import (
     OrderType,
     Product,
     RecipientStatus,
+    SalesRollup,
     utcnow,
 )
+from inbox.services import rollups
 from tests.integration.conftest import Api, signup
 from tests.integration.test_auth import invite_agent
 
@@ -60,6 +63,13 @@ def order(
         created_at=at,
         updated_at=at,
     )
+
+
+async def built(*org_ids: str) -> None:
+    """Orders inserted straight into MongoDB (not through the order service) reach the
+    dashboards' rollups the way imports do: by rebuilding them from the orders."""
+    for org_id in org_ids:
+        await rollups.rebuild(org_id)
 
 
 async def dashboard(api: Api, what: str, query: str = "") -> Any:
@@ -117,6 +127,7 @@ async def test_metrics_compare_with_the_previous_equal_period_without_cancelled_
     other = await signup(web_url, http, org="Elsewhere")
     await Order.insert_many([order(other.org_id, now - timedelta(hours=1), 12345.0)])
     await Customer(org_id=other.org_id, name="theirs", created_at=now - timedelta(hours=1)).insert()
+    await built(org, other.org_id)
 
     week = await dashboard(admin, "metrics")  # default: the last 7 days
     assert week["totalSales"] == figure(150.5, 88.1, "increase")  # 150.5 vs 80
@@ -155,6 +166,90 @@ async def test_metrics_compare_with_the_previous_equal_period_without_cancelled_
     assert nothing["newCustomers"] == figure(0, 0.0, "neutral")
 
 
+async def rollup_figures(org_id: str) -> dict[str, tuple]:
+    found = SalesRollup.get_pymongo_collection().find({"orgId": org_id, "unit": {"$ne": "meta"}})
+    return {
+        doc["_id"]: tuple(
+            round(doc.get(f"{k}{f}", 0), 2)
+            for k in ("online", "offline")
+            for f in ("Orders", "Sales", "Units")
+        )
+        async for doc in found
+    }
+
+
+async def test_orders_placed_and_cancelled_through_the_api_move_the_dashboards_at_once(admin):
+    from tests.integration.test_orders import customer, placed, product, set_status
+
+    org = admin.org_id
+    kit = await product(org, "Kit", 12.5, 100)
+    alice = await customer(org)
+    await placed(admin, alice, [(kit, 2)])  # 25.00 online
+    await placed(admin, alice, [(kit, 1)], orderType="offline")  # 12.50
+    dropped = await placed(admin, alice, [(kit, 4)])  # 50.00, cancelled below
+    # Concurrent orders all land in the same hour's and day's rollups.
+    await asyncio.gather(*(placed(admin, alice, [(kit, 1)]) for _ in range(4)))
+
+    day = await dashboard(admin, "metrics", "?period=day")
+    assert day["totalSales"] == figure(137.5, 100.0, "increase")
+    assert day["totalOrders"]["value"] == 7 and day["productsSold"]["value"] == 11
+
+    status, _ = await set_status(admin, dropped["id"], "cancelled")
+    assert status == 200
+    day = await dashboard(admin, "metrics", "?period=day")
+    assert day["totalSales"] == figure(87.5, 100.0, "increase")
+    assert day["totalOrders"]["value"] == 6 and day["productsSold"]["value"] == 7
+    today = utcnow().date().isoformat()
+    chart = await dashboard(admin, "revenue", f"?period=month&date={today}")
+    assert (chart["totalOnline"], chart["totalOffline"]) == (75.0, 12.5)
+
+    # What the transactions kept equals what a rebuild from the orders computes.
+    kept = await rollup_figures(org)
+    await rollups.rebuild(org)
+    assert await rollup_figures(org) == kept and len(kept) == 2  # one hour, one day
+
+
+async def test_orgs_whose_orders_predate_the_rollups_are_built_at_startup(admin, db):
+    org = admin.org_id
+    await Order.insert_many([order(org, utcnow() - timedelta(hours=3), 42.0)])
+    assert await rollup_figures(org) == {}  # nothing went through the order service
+    await rollups.migrate(Order.get_pymongo_collection().database)  # what startup runs
+    day = await dashboard(admin, "metrics", "?period=day")
+    assert day["totalSales"] == figure(42.0, 100.0, "increase")
+    meta = await SalesRollup.get_pymongo_collection().find_one({"_id": rollups.meta_id(org)})
+    assert meta is not None  # built once: later starts leave the org alone
+
+
+async def test_a_half_hour_time_zone_buckets_the_orders_themselves(admin, march_orders):
+    # Kolkata is UTC+5:30: its hours are not UTC hours, so the chart reads the orders.
+    day = await dashboard(admin, "revenue", "?period=day&date=2024-03-11&tz=Asia/Kolkata")
+    online = {i: v for i, v in enumerate(day["online"]) if v}
+    assert online == {5: 1000.0, 14: 10.0}  # 23:59 UTC on the 10th is 05:29 on the 11th
+    assert day["offline"] == [0] * 24  # 23:30 UTC is 05:00 on the 12th in Kolkata
+    week = await dashboard(admin, "revenue", "?period=week&date=2024-03-13&tz=Asia/Kolkata")
+    assert week["online"] == [1010.0, 0, 0, 0, 0, 0, 7.25]
+    assert week["offline"] == [0, 5.0, 0, 0, 0, 0, 0]
+
+
+async def test_metrics_over_partial_hours_and_days_count_every_order_once(admin, db):
+    # Rolling windows start and end mid-hour: whole days and hours come from the rollups,
+    # the partial hours at both ends from the orders.
+    org, now = admin.org_id, utcnow()
+    offsets = [timedelta(minutes=m) for m in (1, 59, 61, 119, 60 * 23 + 1, 60 * 24 - 2)]
+    offsets += [timedelta(days=d, minutes=m) for d in (1, 2, 6, 7) for m in (-1, 1, 30)]
+    await Order.insert_many(
+        [order(org, now - offset, 1.0, [item(str(uuid.uuid4()), 1, 1.0)]) for offset in offsets]
+    )
+    await built(org)
+    week = await dashboard(admin, "metrics", "?period=week")
+    expected = sum(1 for o in offsets if o <= timedelta(days=7) - timedelta(seconds=5))
+    assert week["totalOrders"]["value"] == expected
+    assert week["totalSales"]["value"] == float(expected)
+    day = await dashboard(admin, "metrics", "?period=day")
+    assert day["totalOrders"]["value"] == 7  # the six above and 1 day less a minute
+    assert day["totalOrders"]["change"] == round((7 - 3) * 100 / 3, 1)  # 3 the day before
+
+
 # ------------------------------------------------------------------------- revenue chart
 
 
@@ -178,6 +273,7 @@ async def march_orders(admin, db) -> str:
     )
     other = str(uuid.uuid4())
     await Order.insert_many([order(other, at("2024-03-12T10:00:00"), 777.0)])
+    await built(org, other)
     return org
 
 

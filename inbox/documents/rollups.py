@@ -1,0 +1,42 @@
+"""Pre-aggregated sales figures for the dashboards, kept exact by the order service.
+
+One document per (org, UTC hour) and per (org, UTC day), `_id` "<orgId>:hour:<YYYY-MM-DDTHH>"
+or "<orgId>:day:<YYYY-MM-DD>", holding per order type (online/offline) the number of orders,
+their sales (order totals) and units. The order service moves them with `$inc` (upsert) in the
+same transaction as the order (cancelling takes them back), so they never drift from the orders.
+Dashboards read them by `_id` instead of reading every order of a period.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from beanie import Document
+from pydantic import ConfigDict
+from pymongo import ASCENDING, IndexModel
+
+from inbox.documents.core import _alias
+
+__all__ = ["SalesRollup", "ROLLUP_DOCUMENTS"]
+
+
+class SalesRollup(Document):
+    model_config = ConfigDict(alias_generator=_alias, populate_by_name=True)
+
+    id: str  # type: ignore[assignment]
+    org_id: str
+    unit: str  # "hour" | "day" | "meta" (the org's rollups were built from its orders)
+    at: datetime | None = None  # the bucket's start (UTC)
+    online_orders: int = 0
+    online_sales: float = 0.0
+    online_units: int = 0
+    offline_orders: int = 0
+    offline_sales: float = 0.0
+    offline_units: int = 0
+
+    class Settings:
+        name = "sales_rollups"
+        indexes = [IndexModel([("orgId", ASCENDING), ("unit", ASCENDING), ("at", ASCENDING)])]
+
+
+ROLLUP_DOCUMENTS: list[type[Document]] = [SalesRollup]

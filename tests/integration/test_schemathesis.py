@@ -144,6 +144,13 @@ async def _real_ids(admin: Api) -> dict[str, str]:
     )
     if status == 201:
         ids["segmentId"] = segment["id"]
+    # An e-mail template, so the template operations are fuzzed past the 404.
+    status, template, _ = await admin.post(
+        f"/orgs/{admin.org_id}/emails/templates",
+        {"name": "Fuzzed template", "subject": "Hi {{ customer_name }}", "body": "<p>Hi</p>"},
+    )
+    if status == 201:
+        ids["templateId"] = template["id"]
     return ids
 
 

@@ -4,12 +4,14 @@ One document per (org, UTC hour) and per (org, UTC day), `_id` "<orgId>:hour:<YY
 or "<orgId>:day:<YYYY-MM-DD>", holding per order type (online/offline) the number of orders,
 their sales (order totals) and units. The order service moves them with `$inc` (upsert) in the
 same transaction as the order (cancelling takes them back), so they never drift from the orders.
-Dashboards read them by `_id` instead of reading every order of a period.
+Dashboards read them instead of reading every order of a period. `ProductRollup` does the
+same per product for the top products.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from beanie import Document
 from pydantic import ConfigDict
@@ -17,7 +19,7 @@ from pymongo import ASCENDING, IndexModel
 
 from inbox.documents.core import _alias
 
-__all__ = ["SalesRollup", "ROLLUP_DOCUMENTS"]
+__all__ = ["SalesRollup", "ProductRollup", "ROLLUP_DOCUMENTS"]
 
 
 class SalesRollup(Document):
@@ -39,4 +41,23 @@ class SalesRollup(Document):
         indexes = [IndexModel([("orgId", ASCENDING), ("unit", ASCENDING), ("at", ASCENDING)])]
 
 
-ROLLUP_DOCUMENTS: list[type[Document]] = [SalesRollup]
+class ProductRollup(Document):
+    """Units and revenue per product in one (org, UTC hour / day / month) or for all time
+    (`unit` "all"): `products` maps a product id to {units, revenue, name (as last ordered)}.
+    One document per period rather than per (period, product), so a month of top products
+    is 30 documents, not thousands."""
+
+    model_config = ConfigDict(alias_generator=_alias, populate_by_name=True)
+
+    id: str  # type: ignore[assignment]
+    org_id: str
+    unit: str  # "hour" | "day" | "month" | "all"
+    at: datetime | None = None
+    products: dict[str, dict[str, Any]] = {}
+
+    class Settings:
+        name = "product_rollups"
+        indexes = [IndexModel([("orgId", ASCENDING), ("unit", ASCENDING), ("at", ASCENDING)])]
+
+
+ROLLUP_DOCUMENTS: list[type[Document]] = [SalesRollup, ProductRollup]

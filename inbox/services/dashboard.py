@@ -293,35 +293,15 @@ async def _revenue_from_orders(org_id: str, c: Chart) -> dict[tuple[int, str], f
 
 async def top_products(org_id: str, window: Window | None, limit: int) -> list[TopProductView]:
     """Products by units sold (then revenue) in `window` (all time without one)."""
-    match: dict[str, Any] = {"orgId": org_id}
-    if window is not None:
-        match["createdAt"] = _in(window)
-    pipeline = [
-        {"$match": match},
-        _NOT_CANCELLED,
-        {"$unwind": "$items"},
-        {
-            "$facet": {
-                "top": [
-                    {
-                        "$group": {
-                            "_id": "$items.productId",
-                            "name": {"$last": "$items.name"},
-                            "sales": {"$sum": "$items.quantity"},
-                            "revenue": {"$sum": "$items.total"},
-                        }
-                    },
-                    {"$sort": {"sales": -1, "revenue": -1, "_id": 1}},
-                    {"$limit": limit},
-                ],
-                "all": [{"$group": {"_id": None, "units": {"$sum": "$items.quantity"}}}],
-            }
-        },
-    ]
-    rows = await _rows(Order.get_pymongo_collection(), pipeline)
-    facets = rows[0] if rows else {"top": [], "all": []}
-    units = facets["all"][0]["units"] if facets["all"] else 0
-    ids = [row["_id"] for row in facets["top"]]
+    found = await rollups.product_sales(
+        org_id, window.start if window else None, window.end if window else None
+    )
+    sold = [(pid, f) for pid, f in found.items() if f.units > 0]  # cancelled ones gave back
+    units = sum(f.units for _, f in sold)
+    # Revenue to the cent: sums added in another order must not reorder equal revenues.
+    sold.sort(key=lambda row: (-row[1].units, -round(row[1].revenue, 2), row[0]))
+    top = sold[:limit]
+    ids = [pid for pid, _ in top]
     # Today's names: a product renamed since shows its new name.
     names = {
         p["_id"]: p["name"]
@@ -331,14 +311,14 @@ async def top_products(org_id: str, window: Window | None, limit: int) -> list[T
     }
     return [
         TopProductView(
-            id=row["_id"],
+            id=pid,
             rank=rank,
-            name=names.get(row["_id"]) or row.get("name") or "",
-            popularity=percent(row["sales"], units, 1),
-            sales=int(row["sales"]),
-            revenue=money(row["revenue"]),
+            name=names.get(pid) or f.name or "",
+            popularity=percent(f.units, units, 1),
+            sales=int(f.units),
+            revenue=money(f.revenue),
         )
-        for rank, row in enumerate(facets["top"], start=1)
+        for rank, (pid, f) in enumerate(top, start=1)
     ]
 
 

@@ -26,12 +26,14 @@ from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 
-from inbox.documents import Order, OrderStatus, OrderType, SalesRollup
+from inbox.documents import Order, OrderStatus, OrderType, ProductRollup, SalesRollup
 
 HOUR = timedelta(hours=1)
 DAY = timedelta(days=1)
 KINDS = (OrderType.ONLINE.value, OrderType.OFFLINE.value)
 ROLLUPS = "sales_rollups"
+PRODUCTS = "product_rollups"
+VERSION = 2  # of what `rebuild` writes; the startup migration rebuilds orgs built before
 _NOT_CANCELLED = {"$match": {"status": {"$ne": OrderStatus.CANCELLED.value}}}
 _UNITS = {
     "$reduce": {
@@ -79,8 +81,45 @@ def ceil(t: datetime, unit: timedelta) -> datetime:
         return datetime.max.replace(tzinfo=UTC)
 
 
+def month_floor(t: datetime) -> datetime:
+    return floor(t, DAY).replace(day=1)
+
+
+def month_ceil(t: datetime) -> datetime:
+    down = month_floor(t)
+    if down == _utc(t):
+        return down
+    if down.year == datetime.max.year and down.month == 12:
+        return datetime.max.replace(tzinfo=UTC)
+    return (
+        down.replace(year=down.year + 1, month=1)
+        if down.month == 12
+        else down.replace(month=down.month + 1)
+    )
+
+
+def product_id(org_id: str, unit: str, at: datetime | None) -> str:
+    if unit == "all" or at is None:
+        return f"{org_id}:all"
+    fmt = {"hour": "%Y-%m-%dT%H", "day": "%Y-%m-%d", "month": "%Y-%m"}[unit]
+    return f"{org_id}:{unit}:{at.strftime(fmt)}"
+
+
 def _rollups(db: AsyncDatabase | None = None) -> AsyncCollection:
     return db[ROLLUPS] if db is not None else SalesRollup.get_pymongo_collection()
+
+
+def _products(db: AsyncDatabase | None = None) -> AsyncCollection:
+    return db[PRODUCTS] if db is not None else ProductRollup.get_pymongo_collection()
+
+
+def _periods(at: datetime) -> list[tuple[str, datetime | None]]:
+    return [
+        ("hour", floor(at, HOUR)),
+        ("day", floor(at, DAY)),
+        ("month", month_floor(at)),
+        ("all", None),
+    ]
 
 
 # ---------------------------------------------------------------------------------- writes
@@ -108,6 +147,40 @@ async def record(order: Order, sign: int, session: AsyncClientSession) -> None:
             },
             upsert=True,
             session=session,
+        )
+    await _record_products(order, sign, at, session)
+
+
+async def _record_products(
+    order: Order, sign: int, at: datetime, session: AsyncClientSession
+) -> None:
+    # One $inc per product: the same product twice in an order would be two updates of one
+    # path, which MongoDB refuses.
+    lines: dict[str, list[Any]] = {}
+    for item in order.items:
+        line = lines.setdefault(item.product_id, [0, 0.0, item.name])
+        line[0] += item.quantity
+        line[1] += item.total
+        line[2] = item.name
+    if not lines:
+        return
+    inc: dict[str, Any] = {}
+    names: dict[str, Any] = {}
+    for pid, (units, revenue, name) in lines.items():
+        inc[f"products.{pid}.units"] = sign * units
+        inc[f"products.{pid}.revenue"] = sign * revenue
+        if sign > 0:
+            names[f"products.{pid}.name"] = name
+    products = _products()
+    for unit, start in _periods(at):
+        update: dict[str, Any] = {
+            "$inc": inc,
+            "$setOnInsert": {"orgId": order.org_id, "unit": unit, "at": start},
+        }
+        if names:
+            update["$set"] = names
+        await products.update_one(
+            {"_id": product_id(order.org_id, unit, start)}, update, upsert=True, session=session
         )
 
 
@@ -151,19 +224,61 @@ async def rebuild(org_id: str, db: AsyncDatabase | None = None) -> int:
             doc[f"{kind}Orders"] += int(row["orders"])
             doc[f"{kind}Sales"] += float(row["sales"] or 0.0)
             doc[f"{kind}Units"] += int(row["units"] or 0)
+    product_docs = await _product_docs(org_id, orders)
     await rollups.delete_many({"orgId": org_id})
+    await _products(db).delete_many({"orgId": org_id})
     batch = list(docs.values())
     for i in range(0, len(batch), 5_000):
         await rollups.insert_many(batch[i : i + 5_000], ordered=False)
-    await rollups.insert_one({"_id": meta_id(org_id), "orgId": org_id, "unit": "meta"})
+    for i in range(0, len(product_docs), 1_000):
+        await _products(db).insert_many(product_docs[i : i + 1_000], ordered=False)
+    await rollups.insert_one(
+        {"_id": meta_id(org_id), "orgId": org_id, "unit": "meta", "version": VERSION}
+    )
     return sum(1 for d in batch if d["unit"] == "hour")
+
+
+async def _product_docs(org_id: str, orders: AsyncCollection) -> list[dict[str, Any]]:
+    pipeline = [
+        {"$match": {"orgId": org_id}},
+        _NOT_CANCELLED,
+        {"$unwind": "$items"},
+        {
+            "$group": {
+                "_id": {
+                    "hour": {"$dateToString": {"format": "%Y-%m-%dT%H", "date": "$createdAt"}},
+                    "product": "$items.productId",
+                },
+                "units": {"$sum": "$items.quantity"},
+                "revenue": {"$sum": "$items.total"},
+                "name": {"$last": "$items.name"},
+            }
+        },
+    ]
+    rows = [row async for row in await orders.aggregate(pipeline)]
+    rows.sort(key=lambda row: row["_id"]["hour"])  # later hours' names win, as in `record`
+    docs: dict[str, dict[str, Any]] = {}
+    for row in rows:
+        hour = datetime.strptime(row["_id"]["hour"], "%Y-%m-%dT%H").replace(tzinfo=UTC)
+        pid = row["_id"]["product"]
+        for unit, start in _periods(hour):
+            key = product_id(org_id, unit, start)
+            doc = docs.setdefault(
+                key, {"_id": key, "orgId": org_id, "unit": unit, "at": start, "products": {}}
+            )
+            entry = doc["products"].setdefault(pid, {"units": 0, "revenue": 0.0})
+            entry["units"] += int(row["units"] or 0)
+            entry["revenue"] += float(row["revenue"] or 0.0)
+            entry["name"] = row.get("name")
+    return list(docs.values())
 
 
 async def migrate(db: AsyncDatabase) -> None:
     """Build the rollups of every org that has orders but has never been built (data
     directories from before rollups; orgs that ordered since are rebuilt once, exactly)."""
     for org_id in await db["orders"].distinct("orgId"):
-        if await db[ROLLUPS].find_one({"_id": meta_id(org_id)}) is None:
+        meta = await db[ROLLUPS].find_one({"_id": meta_id(org_id)})
+        if meta is None or meta.get("version", 1) < VERSION:
             await rebuild(org_id, db)
 
 
@@ -302,4 +417,89 @@ async def series(
                 out[key] = out.get(key, 0.0) + float(doc.get(f"{kind}Sales", 0.0))
 
     await asyncio.gather(daily(), hourly())
+    return out
+
+
+@dataclass
+class ProductSales:
+    units: int = 0
+    revenue: float = 0.0
+    name: str | None = None
+
+
+def product_cover(start: datetime, end: datetime) -> list[tuple[str, datetime, datetime]]:
+    """[start, end) as (unit, from, to) parts: raw orders for the partial hours at the ends,
+    hours for partial days, days for partial months, months."""
+    h0, h1 = ceil(start, HOUR), floor(end, HOUR)
+    if h0 >= h1:
+        return [("raw", start, end)]
+    parts = [("raw", start, h0), ("raw", h1, end)]
+    d0, d1 = ceil(h0, DAY), floor(h1, DAY)
+    if d0 >= d1:
+        parts.append(("hour", h0, h1))
+    else:
+        parts += [("hour", h0, d0), ("hour", d1, h1)]
+        m0, m1 = month_ceil(d0), month_floor(d1)
+        if m0 >= m1:
+            parts.append(("day", d0, d1))
+        else:
+            parts += [("day", d0, m0), ("day", m1, d1), ("month", m0, m1)]
+    return [p for p in parts if p[1] < p[2]]
+
+
+async def _raw_products(org_id: str, start: datetime, end: datetime) -> list[dict[str, Any]]:
+    pipeline = [
+        {"$match": {"orgId": org_id, "createdAt": {"$gte": start, "$lt": end}}},
+        _NOT_CANCELLED,
+        {"$unwind": "$items"},
+        {
+            "$group": {
+                "_id": "$items.productId",
+                "units": {"$sum": "$items.quantity"},
+                "revenue": {"$sum": "$items.total"},
+                "name": {"$last": "$items.name"},
+            }
+        },
+    ]
+    rows = [row async for row in await Order.get_pymongo_collection().aggregate(pipeline)]
+    return [{"at": start, "products": {row["_id"]: row for row in rows}}]
+
+
+async def _product_docs_in(
+    org_id: str, unit: str, start: datetime | None, end: datetime | None
+) -> list[dict[str, Any]]:
+    query: dict[str, Any] = {"orgId": org_id, "unit": unit}
+    if start is not None and end is not None:
+        query["at"] = {"$gte": start, "$lt": end}
+    return [doc async for doc in _products().find(query, {"products": 1, "at": 1})]
+
+
+async def product_sales(
+    org_id: str, start: datetime | None = None, end: datetime | None = None
+) -> dict[str, ProductSales]:
+    """Units, revenue and the last ordered name per product in [start, end) (all time
+    without a window), cancelled orders left out."""
+    if start is None or end is None:
+        parts = [_product_docs_in(org_id, "all", None, None)]
+    elif start >= end:
+        return {}
+    else:
+        parts = [
+            _raw_products(org_id, a, b) if unit == "raw" else _product_docs_in(org_id, unit, a, b)
+            for unit, a, b in product_cover(start, end)
+        ]
+    out: dict[str, ProductSales] = {}
+    found = await asyncio.gather(*parts)
+    # Oldest first, so the latest name wins.
+    docs = sorted(
+        (doc for docs in found for doc in docs),
+        key=lambda doc: _utc(doc["at"]) if doc.get("at") else datetime.min.replace(tzinfo=UTC),
+    )
+    for doc in docs:
+        for pid, entry in doc.get("products", {}).items():
+            sales = out.setdefault(pid, ProductSales())
+            sales.units += int(entry.get("units", 0))
+            sales.revenue += float(entry.get("revenue", 0.0))
+            if entry.get("name"):
+                sales.name = entry["name"]
     return out

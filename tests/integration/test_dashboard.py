@@ -20,6 +20,7 @@ from inbox.documents import (
     OrderStatus,
     OrderType,
     Product,
+    ProductRollup,
     RecipientStatus,
     SalesRollup,
     utcnow,
@@ -178,6 +179,17 @@ async def rollup_figures(org_id: str) -> dict[str, tuple]:
     }
 
 
+async def product_figures(org_id: str) -> dict[str, dict]:
+    found = ProductRollup.get_pymongo_collection().find({"orgId": org_id})
+    return {
+        doc["_id"]: {
+            pid: (e["units"], round(e["revenue"], 2), e.get("name"))
+            for pid, e in doc["products"].items()
+        }
+        async for doc in found
+    }
+
+
 async def test_orders_placed_and_cancelled_through_the_api_move_the_dashboards_at_once(admin):
     from tests.integration.test_orders import customer, placed, product, set_status
 
@@ -203,10 +215,15 @@ async def test_orders_placed_and_cancelled_through_the_api_move_the_dashboards_a
     chart = await dashboard(admin, "revenue", f"?period=month&date={today}")
     assert (chart["totalOnline"], chart["totalOffline"]) == (75.0, 12.5)
 
+    top = await dashboard(admin, "top-products", "?period=day")
+    assert [(p["name"], p["sales"], p["revenue"]) for p in top] == [("Kit", 7, 87.5)]
+    assert (await dashboard(admin, "top-products"))[0]["sales"] == 7
+
     # What the transactions kept equals what a rebuild from the orders computes.
-    kept = await rollup_figures(org)
+    kept, kept_products = await rollup_figures(org), await product_figures(org)
     await rollups.rebuild(org)
     assert await rollup_figures(org) == kept and len(kept) == 2  # one hour, one day
+    assert await product_figures(org) == kept_products and len(kept_products) == 4
 
 
 async def test_orgs_whose_orders_predate_the_rollups_are_built_at_startup(admin, db):
@@ -359,6 +376,7 @@ async def test_top_products_rank_by_units_then_revenue_with_current_names(admin,
         ]
     )
     await Order.insert_many([order(str(uuid.uuid4()), now, 1.0, [item(suya.id, 99, 1.0)])])
+    await built(org)
 
     top = await dashboard(admin, "top-products")  # all time
     assert top == [

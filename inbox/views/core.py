@@ -378,6 +378,7 @@ class CampaignView(View):
     recipient_count: int = Field(default=0, description="Recipients so far")
     sent_count: int = 0
     delivered_count: int = Field(default=0, description="Confirmed by status webhooks")
+    read_count: int = Field(default=0, description="Read, by status webhooks")
     failed_count: int = 0
     skipped_count: int = Field(
         default=0, description="Customers of the audience with no address on this platform"
@@ -458,6 +459,7 @@ def campaign_view(campaign: d.Campaign, channel: d.Channel | None) -> CampaignVi
         recipient_count=campaign.recipient_count,
         sent_count=campaign.sent_count,
         delivered_count=campaign.delivered_count,
+        read_count=campaign.read_count,
         failed_count=campaign.failed_count,
         skipped_count=campaign.skipped_count,
     )

@@ -58,22 +58,27 @@ def register(app: faust.App, ctx: WorkerContext) -> None:
         # the mail server work at the same time. Sends stay in stream order (one batch's
         # after the other's), and so does storing (each waits for the one before).
         storing: asyncio.Task[None] | None = None
-        async for batch in stream.take(_BATCH, within=0.1):
-            records = _parse_all(batch, CampaignRecord)
-            sent = None
-            try:
-                sent = await _retrying(
-                    lambda r=records: campaign_sending.send_phase(deps, throttle, r)
-                )
-            except (PyMongoError, RedisError, OSError):
-                # Recipients stay PENDING: the sweeper hands them over again.
-                log.warning("campaign batch left for the sweeper", exc_info=True)
-            except Exception:  # noqa: BLE001 - a bad batch must not stop the stream
-                log.exception("campaign batch of %d records failed", len(records))
-            if storing is not None:
-                await storing
-            ids = {r.campaign_id for r in records}
-            storing = asyncio.create_task(_store(deps, sent, ids))
+        try:
+            async for batch in stream.take(_BATCH, within=0.1):
+                records = _parse_all(batch, CampaignRecord)
+                sent = None
+                try:
+                    sent = await _retrying(
+                        lambda r=records: campaign_sending.send_phase(deps, throttle, r)
+                    )
+                except (PyMongoError, RedisError, OSError):
+                    # Recipients stay PENDING: the sweeper hands them over again.
+                    log.warning("campaign batch left for the sweeper", exc_info=True)
+                except Exception:  # noqa: BLE001 - a bad batch must not stop the stream
+                    log.exception("campaign batch of %d records failed", len(records))
+                if storing is not None:
+                    await storing
+                ids = {r.campaign_id for r in records}
+                storing = asyncio.create_task(_store(deps, sent, ids))
+        finally:
+            if storing is not None and not storing.done():
+                # A stopping worker stores what it sent (else the re-run sends it again).
+                await asyncio.shield(storing)
 
     async def _store(
         deps: Deps, sent: campaign_sending.SentBatch | None, campaign_ids: set[str]

@@ -1,4 +1,4 @@
-"""Beanie queries with flat filters.
+"""Queries shaped for the embedded MongoDB-protocol server: flat filters, and no findAndModify.
 
 Beanie joins the conditions of `find(A == x, B == y)` as `{"$and": [{A: x}, {B: y}]}`. The
 embedded MongoDB-protocol server plans an index only for a filter whose fields an index covers
@@ -12,6 +12,9 @@ from __future__ import annotations
 from typing import Any
 
 from beanie.odm.queries.find import FindMany, FindOne
+from pymongo import ReturnDocument
+from pymongo.asynchronous.client_session import AsyncClientSession
+from pymongo.asynchronous.collection import AsyncCollection
 
 
 def flat_filter(query: dict[str, Any]) -> dict[str, Any]:
@@ -39,3 +42,72 @@ class FlatFindOne(FindOne):
 class FlatFindMany(FindMany):
     def get_filter_query(self) -> dict[str, Any]:
         return flat_filter(super().get_filter_query())
+
+
+# The embedded server answers findAndModify by scanning the whole collection (measured: 400 ms
+# per call at 20,000 documents, against 3 ms for update_one plus find_one by _id). These two
+# keep PyMongo's signature and meaning for how this code base calls them: the update itself
+# stays one atomic conditional write (a claim matched by two workers is won by one), and the
+# document returned is read by _id just before (BEFORE) or just after (AFTER) it.
+
+_RETRIES = 5
+
+
+def _id_of(query: dict[str, Any]) -> Any | None:
+    value = query.get("_id")
+    return None if value is None or isinstance(value, dict) else value
+
+
+async def find_one_and_update(
+    collection: AsyncCollection,
+    query: dict[str, Any],
+    update: dict[str, Any] | list[dict[str, Any]],
+    *,
+    return_document: bool = ReturnDocument.BEFORE,
+    upsert: bool = False,
+    projection: dict[str, Any] | None = None,
+    session: AsyncClientSession | None = None,
+) -> dict[str, Any] | None:
+    for _ in range(_RETRIES):
+        doc_id = _id_of(query)
+        before = None
+        if return_document == ReturnDocument.BEFORE or doc_id is None:
+            before = await collection.find_one(query, session=session)
+            if before is None and not upsert:
+                return None
+            if before is not None:
+                doc_id = before["_id"]
+        target = query if doc_id is None else {**query, "_id": doc_id}
+        result = await collection.update_one(target, update, upsert=upsert, session=session)
+        if result.matched_count == 0 and result.upserted_id is None:
+            if _id_of(query) is not None and before is None:
+                return None  # nothing matched: what PyMongo answers too
+            continue  # changed between the read and the write: read again
+        if return_document == ReturnDocument.BEFORE:
+            return _project(before, projection)
+        found_id = result.upserted_id if result.upserted_id is not None else doc_id
+        return await collection.find_one({"_id": found_id}, projection, session=session)
+    return None
+
+
+async def find_one_and_delete(
+    collection: AsyncCollection,
+    query: dict[str, Any],
+    *,
+    session: AsyncClientSession | None = None,
+) -> dict[str, Any] | None:
+    for _ in range(_RETRIES):
+        found = await collection.find_one(query, session=session)
+        if found is None:
+            return None
+        result = await collection.delete_one({**query, "_id": found["_id"]}, session=session)
+        if result.deleted_count:
+            return found
+    return None
+
+
+def _project(doc: dict[str, Any] | None, projection: dict[str, Any] | None) -> Any:
+    if doc is None or not projection:
+        return doc
+    kept = {k for k, v in projection.items() if v}
+    return {k: v for k, v in doc.items() if k in kept or k == "_id"}

@@ -58,6 +58,7 @@ from inbox.documents import (
     TriggerType,
     utcnow,
 )
+from inbox.documents.queries import find_one_and_update
 from inbox.errors import NotFound, ValidationFailed
 from inbox.ports import Deps, EventPublisher
 from inbox.services import automation as rules
@@ -439,7 +440,8 @@ async def claim(execution_id: str, due_at: datetime) -> AutomationExecution | No
     """Take an execution to run: one compare-and-set on its `dueAt`, which becomes this
     runner's lease. None when another worker took it first."""
     lease = utcnow() + timedelta(seconds=LEASE_SECONDS)
-    doc = await AutomationExecution.get_pymongo_collection().find_one_and_update(
+    doc = await find_one_and_update(
+        AutomationExecution.get_pymongo_collection(),
         {"_id": execution_id, "dueAt": due_at},
         {
             "$set": {
@@ -694,7 +696,8 @@ async def _thread(
         found = await Message.find_one(Message.id == message_id)
         assert found is not None
         return found
-    doc = await Ticket.get_pymongo_collection().find_one_and_update(
+    doc = await find_one_and_update(
+        Ticket.get_pymongo_collection(),
         {"_id": ticket.id},
         {
             "$set": {"lastMessagePreview": content[:200], "updatedAt": now},
@@ -745,7 +748,8 @@ async def _add_tag(ctx: _Run, outcome: ActionOutcome, action: AutomationAction) 
     tag = (action.tag or "").strip()
     outcome.tag = tag
     coll = Customer.get_pymongo_collection()
-    doc = await coll.find_one_and_update(
+    doc = await find_one_and_update(
+        coll,
         {"_id": ctx.customer.id, "orgId": ctx.customer.org_id, "tags": {"$ne": tag}},
         {"$addToSet": {"tags": tag}, "$set": {"updatedAt": utcnow()}},
         return_document=ReturnDocument.AFTER,

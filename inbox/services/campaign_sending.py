@@ -67,6 +67,7 @@ from inbox.documents import (
     TicketStatus,
     utcnow,
 )
+from inbox.documents.queries import find_one_and_update
 from inbox.errors import NotFound
 from inbox.ports import Deps
 from inbox.services import audiences, campaign_context, email_campaigns, identities
@@ -115,7 +116,8 @@ async def resolve_due(deps: Deps) -> int:
     while True:
         now = utcnow()
         # The campaigns collection is small: an atomic claim gives each to one worker.
-        doc = await coll.find_one_and_update(
+        doc = await find_one_and_update(
+            coll,
             {"status": CampaignStatus.SENDING.value, "audienceLeaseUntil": {"$lte": now}},
             {"$set": {"audienceLeaseUntil": now + timedelta(seconds=LEASE_SECONDS)}},
             return_document=ReturnDocument.AFTER,

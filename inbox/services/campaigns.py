@@ -46,6 +46,7 @@ from inbox.documents import (
     User,
     utcnow,
 )
+from inbox.documents.queries import find_one_and_update
 from inbox.errors import Conflict, NotFound, ValidationFailed
 from inbox.ports import Deps, EventPublisher
 from inbox.services import audiences, audit, campaign_context, email_campaigns
@@ -354,7 +355,8 @@ async def set_audience(
     campaign = await get(user.org_id, campaign_id)
     _ensure_editable(campaign)
     audience = await audiences.checked(user.org_id, segment_id, recipient_type, recipient_ids)
-    doc = await Campaign.get_pymongo_collection().find_one_and_update(
+    doc = await find_one_and_update(
+        Campaign.get_pymongo_collection(),
         {"_id": campaign.id, "status": {"$in": [s.value for s in _STARTABLE]}},
         {
             "$set": {
@@ -568,7 +570,8 @@ async def begin(deps: Deps, campaign_id: str) -> Campaign | None:
     startable (started already, by anyone)."""
     now = utcnow()
     coll = Campaign.get_pymongo_collection()
-    doc = await coll.find_one_and_update(
+    doc = await find_one_and_update(
+        coll,
         {"_id": campaign_id, "status": {"$in": [s.value for s in _STARTABLE]}},
         {
             "$set": {
@@ -585,7 +588,8 @@ async def begin(deps: Deps, campaign_id: str) -> Campaign | None:
     if doc.get("segmentId") or doc.get("recipientType"):
         # Due for resolution by a worker (`campaign_sending.resolve_due`), which claims it by
         # moving the lease on; the audience is read after the start, as it is then.
-        doc = await coll.find_one_and_update(
+        doc = await find_one_and_update(
+            coll,
             {"_id": campaign_id},
             {"$set": {"audienceLeaseUntil": now}},
             return_document=ReturnDocument.AFTER,
@@ -737,7 +741,8 @@ async def recount(campaign_id: str) -> Campaign | None:
     ]
     async for row in await CampaignRecipient.get_pymongo_collection().aggregate(pipeline):
         by_status[row["_id"]] = row["n"]
-    doc = await Campaign.get_pymongo_collection().find_one_and_update(
+    doc = await find_one_and_update(
+        Campaign.get_pymongo_collection(),
         {"_id": campaign_id},
         {
             "$set": {
@@ -774,7 +779,8 @@ async def progress(deps: Deps, campaign_id: str) -> None:
 
 async def _complete(deps: Deps, campaign: Campaign) -> None:
     now = utcnow()
-    doc = await Campaign.get_pymongo_collection().find_one_and_update(
+    doc = await find_one_and_update(
+        Campaign.get_pymongo_collection(),
         {"_id": campaign.id, "status": CampaignStatus.SENDING.value},
         {
             "$set": {

@@ -24,6 +24,7 @@ from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.errors import DuplicateKeyError
 
 from inbox.documents import Coupon, CouponType, User, utcnow
+from inbox.documents.queries import find_one_and_update
 from inbox.errors import Conflict, NotFound, ValidationFailed
 from inbox.services import audit
 from inbox.views import CouponValidationView
@@ -270,7 +271,8 @@ async def claim(
         if limit is None
         else {"usageLimit": limit, "usedCount": {"$lt": limit}}
     )
-    claimed = await collection.find_one_and_update(
+    claimed = await find_one_and_update(
+        collection,
         {"_id": coupon.id, "orgId": org_id, "isActive": True, **under_limit},
         {"$inc": {"usedCount": 1}},
         return_document=ReturnDocument.AFTER,

@@ -25,6 +25,7 @@ from inbox.documents import (
     User,
     utcnow,
 )
+from inbox.documents.queries import find_one_and_update
 from inbox.errors import Conflict, NotFound, ValidationFailed
 from inbox.ports import EventPublisher
 from inbox.services import audit, identities, ticket_counts
@@ -171,8 +172,8 @@ async def for_identity(
     owner = await identities.owner_of(org_id, platform, external_id)
     doc = None
     if owner is not None:
-        doc = await coll.find_one_and_update(
-            {"_id": owner, "orgId": org_id}, update, return_document=ReturnDocument.AFTER
+        doc = await find_one_and_update(
+            coll, {"_id": owner, "orgId": org_id}, update, return_document=ReturnDocument.AFTER
         )
         if doc is None:  # merged away or deleted since we cached it: ask the claims again
             identities.forget(org_id, platform, external_id)
@@ -180,7 +181,8 @@ async def for_identity(
     if doc is None:
         if owner is None:
             owner = await identities.claim_for_new_customer(org_id, platform, external_id)
-        doc = await coll.find_one_and_update(
+        doc = await find_one_and_update(
+            coll,
             {"_id": owner, "orgId": org_id},
             update,
             upsert=True,

@@ -26,6 +26,7 @@ from connectors.base import (
 )
 from inbox import events
 from inbox.documents import Channel, Message, Ticket, TicketStatus, User, utcnow
+from inbox.documents.queries import find_one_and_delete, find_one_and_update
 from inbox.errors import ValidationFailed
 from inbox.ports import Deps, EventPublisher
 from inbox.services import audit, email_campaigns
@@ -107,7 +108,8 @@ async def post_reply(
         timestamp=now,
     )
     await message.insert()
-    doc = await Ticket.get_pymongo_collection().find_one_and_update(
+    doc = await find_one_and_update(
+        Ticket.get_pymongo_collection(),
         {"_id": ticket.id},
         {
             "$set": {"lastMessagePreview": content[:200], "updatedAt": now},
@@ -139,7 +141,8 @@ async def enqueue_send(deps: Deps, message: Message) -> None:
 async def send(deps: Deps, record: OutboundRecord) -> None:
     """Worker side: send one queued message through its channel's connector."""
     coll = Message.get_pymongo_collection()
-    claimed = await coll.find_one_and_update(
+    claimed = await find_one_and_update(
+        coll,
         {
             "_id": record.message_id,
             "orgId": record.org_id,
@@ -215,18 +218,19 @@ async def _finish(
         changes["error"] = error
     query = {"_id": message.id, "status": DeliveryStatus.SENDING.value}
     try:
-        doc = await coll.find_one_and_update(
-            query, {"$set": changes}, return_document=ReturnDocument.AFTER
+        doc = await find_one_and_update(
+            coll, query, {"$set": changes}, return_document=ReturnDocument.AFTER
         )
     except DuplicateKeyError:
         # Messenger echoes our own sends; if the echo was threaded before we recorded the
         # id, it is a copy of this message: drop the copy and keep ours.
-        echo = await coll.find_one_and_delete(
+        echo = await find_one_and_delete(
+            coll,
             {
                 "channelId": message.channel_id,
                 "externalMessageId": external_message_id,
                 "_id": {"$ne": message.id},
-            }
+            },
         )
         if echo:
             await publisher.publish(
@@ -234,8 +238,8 @@ async def _finish(
                 events.MESSAGE_DELETED,
                 {"id": echo["_id"], "ticketId": echo["ticketId"]},
             )
-        doc = await coll.find_one_and_update(
-            query, {"$set": changes}, return_document=ReturnDocument.AFTER
+        doc = await find_one_and_update(
+            coll, query, {"$set": changes}, return_document=ReturnDocument.AFTER
         )
     if doc is not None:
         shown = public_message(Message.model_validate(doc))

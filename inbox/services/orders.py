@@ -40,6 +40,7 @@ from inbox.documents import (
     User,
     utcnow,
 )
+from inbox.documents.queries import find_one_and_update
 from inbox.errors import Conflict, NotFound, ValidationFailed
 from inbox.ports import Deps
 from inbox.services import audit, rollups
@@ -189,7 +190,8 @@ async def _take_stock(
     """Take `item.quantity` from the product's stock (counting it as sold) and return the
     product as it is now; 409 naming the product when there is not enough."""
     products = Product.get_pymongo_collection()
-    taken = await products.find_one_and_update(
+    taken = await find_one_and_update(
+        products,
         {
             "_id": item.product_id,
             "orgId": org_id,
@@ -225,7 +227,8 @@ async def _take_stock(
 
 
 async def _next_number(org_id: str, year: int, session: AsyncClientSession) -> int:
-    counter = await Counter.get_pymongo_collection().find_one_and_update(
+    counter = await find_one_and_update(
+        Counter.get_pymongo_collection(),
         {"_id": f"{org_id}:orders:{year}"},
         {"$inc": {"seq": 1}, "$set": {"updatedAt": utcnow()}},
         upsert=True,

@@ -40,6 +40,7 @@ from inbox.documents import (
     new_id,
     utcnow,
 )
+from inbox.documents.queries import find_one_and_update
 from inbox.errors import Conflict, NotFound, ValidationFailed
 from inbox.realtime import parse_event_id
 from inbox.services import audit
@@ -443,7 +444,8 @@ async def due(scan_limit: int) -> AsyncIterator[tuple[str, str, datetime]]:
 async def claim(settings: Settings, delivery_id: str, due_at: datetime) -> OutboundDelivery | None:
     """Lease a due delivery to the caller: a compare-and-set on the `nextAttemptAt` it was
     seen with, so of several workers exactly one gets it. None when another got it first."""
-    doc = await OutboundDelivery.get_pymongo_collection().find_one_and_update(
+    doc = await find_one_and_update(
+        OutboundDelivery.get_pymongo_collection(),
         {"_id": delivery_id, "nextAttemptAt": due_at},
         {"$set": {"nextAttemptAt": _ms(utcnow() + timedelta(seconds=lease_seconds(settings)))}},
         return_document=ReturnDocument.AFTER,
@@ -502,7 +504,8 @@ async def record_attempt(
         error=outcome.error,
         response_time_ms=outcome.response_time_ms,
     ).model_dump(by_alias=True)
-    doc = await OutboundDelivery.get_pymongo_collection().find_one_and_update(
+    doc = await find_one_and_update(
+        OutboundDelivery.get_pymongo_collection(),
         _lease(delivery),
         {
             "$set": changes,

@@ -24,6 +24,7 @@ from pymongo.errors import DuplicateKeyError
 
 from inbox import events
 from inbox.documents import Category, Product, User, product_sku_key, utcnow
+from inbox.documents.queries import find_one_and_delete
 from inbox.errors import Conflict, NotFound, PayloadTooLarge, ValidationFailed
 from inbox.ports import Deps
 from inbox.services import audit, slugs
@@ -427,8 +428,8 @@ async def delete(deps: Deps, actor: User, storage: MediaStorage, product_id: str
     SKU and price, so past orders read the same afterwards."""
     org_id = actor.org_id
     # The deleted document itself: its images as they were at that moment, none left behind.
-    deleted = await Product.get_pymongo_collection().find_one_and_delete(
-        {"_id": product_id, "orgId": org_id}
+    deleted = await find_one_and_delete(
+        Product.get_pymongo_collection(), {"_id": product_id, "orgId": org_id}
     )
     if deleted is None:
         raise NotFound("Product not found")

@@ -39,6 +39,7 @@ from inbox.documents import (
     User,
     utcnow,
 )
+from inbox.documents.queries import find_one_and_update
 from inbox.ports import EventPublisher
 from inbox.services import campaigns as campaign_service
 from inbox.services import customers as customer_service
@@ -459,7 +460,8 @@ async def apply_status(publisher: EventPublisher, channel: Channel, status: Stat
     if status.error:
         changes["error"] = status.error
     if status.external_message_id:
-        before = await coll.find_one_and_update(
+        before = await find_one_and_update(
+            coll,
             {"externalMessageId": status.external_message_id, "channelId": channel.id},
             _receipt_update(allowed, changes),
             return_document=ReturnDocument.BEFORE,
@@ -500,7 +502,8 @@ async def apply_status(publisher: EventPublisher, channel: Channel, status: Stat
     async for doc in candidates:
         if not _receipt_applies(doc, allowed, watermark):
             continue
-        before = await coll.find_one_and_update(
+        before = await find_one_and_update(
+            coll,
             {"_id": doc["_id"]},
             _receipt_update(allowed, changes, watermark),
             return_document=ReturnDocument.BEFORE,

@@ -72,7 +72,7 @@ DATE_TRIGGERS = frozenset({TriggerType.BIRTHDAY, TriggerType.ANNIVERSARY})
 
 # --------------------------------------------------------------------------- templates
 
-_CUSTOMER_FIELDS = (
+CUSTOMER_TEMPLATE_FIELDS = (
     "id",
     "name",
     "externalId",
@@ -121,7 +121,7 @@ def _allow(names: Sequence[str], deep: Sequence[str] = ()) -> dict[str, Any]:
 def template_variables(trigger: TriggerType) -> dict[str, Any]:
     """What a rule's templates may use for this trigger, for `templating.validate_field`."""
     allowed: dict[str, Any] = {
-        "customer": _allow(_CUSTOMER_FIELDS, ("metadata",)),
+        "customer": _allow(CUSTOMER_TEMPLATE_FIELDS, ("metadata",)),
         "rule": {"name": True},
     }
     if trigger in ORDER_TRIGGERS:

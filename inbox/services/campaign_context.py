@@ -20,25 +20,10 @@ from jinja2.meta import find_undeclared_variables
 
 from inbox import templating
 from inbox.documents import Customer, Organisation
-from inbox.services.automation import customer_context
+from inbox.services.automation import CUSTOMER_TEMPLATE_FIELDS, customer_context
 
-CUSTOMER_FIELDS = (
-    "id",
-    "name",
-    "externalId",
-    "platform",
-    "email",
-    "phone",
-    "city",
-    "tags",
-    "status",
-    "totalOrders",
-    "totalRevenue",
-    "lastOrderDate",
-    "birthday",
-    "anniversary",
-    "metadata",
-)
+# What a template may read of a customer: the fields automation templates see, and metadata.
+CUSTOMER_FIELDS = (*CUSTOMER_TEMPLATE_FIELDS, "metadata")
 VARIABLES: dict[str, Any] = {
     "customer": {name: True for name in CUSTOMER_FIELDS},
     "customer_name": True,

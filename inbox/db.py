@@ -5,6 +5,7 @@ from __future__ import annotations
 from beanie import init_beanie
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import AutoReconnect
 
 from inbox.config import Settings
 from inbox.documents import ALL_DOCUMENTS
@@ -17,6 +18,10 @@ async def connect(settings: Settings) -> AsyncMongoClient:
         tz_aware=True,
         serverSelectionTimeoutMS=10_000,
         uuidRepresentation="standard",
+        # The embedded server closes a connection idle for 300 s, and with retryWrites off
+        # (see inbox/embedded.py) the first write on such a pooled connection would fail.
+        # Retiring pooled connections after 4 idle minutes means we never use one it closed.
+        maxIdleTimeMS=240_000,
     )
     await _migrate(client[settings.mongodb_db])
     await init_beanie(database=client[settings.mongodb_db], document_models=ALL_DOCUMENTS)
@@ -74,4 +79,9 @@ _CUSTOMER_DEFAULTS = {
 
 
 async def ping(client: AsyncMongoClient) -> None:
-    await client.admin.command("ping")
+    try:
+        await client.admin.command("ping")
+    except AutoReconnect:
+        # A pooled connection the server had closed: the driver has dropped it; ask again on
+        # a fresh one before calling MongoDB down.
+        await client.admin.command("ping")

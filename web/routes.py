@@ -91,13 +91,13 @@ def setup_routes(app: web.Application) -> None:
     r.add_get("/orgs/{orgId}/customers/stats/platforms", customers.platform_stats)
     r.add_get("/orgs/{orgId}/customers/segmentation", dashboard.segmentation)
     r.add_get("/orgs/{orgId}/customers/overview/dashboard", customers.dashboard)
-    r.add_get("/orgs/{orgId}/customers/{customerId}", customers.get)
     r.add_post("/orgs/{orgId}/customers", customers.create)
-    r.add_get("/orgs/{orgId}/customers/{customerId}/tickets", customers.tickets)
+    r.add_get("/orgs/{orgId}/customers/{customerId}", customers.get)
     r.add_put("/orgs/{orgId}/customers/{customerId}", customers.update)
     r.add_delete("/orgs/{orgId}/customers/{customerId}", customers.delete)
-
+    r.add_get("/orgs/{orgId}/customers/{customerId}/tickets", customers.tickets)
     r.add_post("/orgs/{orgId}/customers/{customerId}/merge", customers.merge)
+
     r.add_get("/orgs/{orgId}/campaigns", campaigns.list_campaigns)
     r.add_post("/orgs/{orgId}/campaigns", campaigns.create)
     r.add_get("/orgs/{orgId}/campaigns/{campaignId}", campaigns.get)

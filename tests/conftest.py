@@ -12,10 +12,15 @@ import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
+import aiohttp
 import pytest
+from aiohttp import web
 
 from inbox.config import Settings
 from inbox.embedded import EmbeddedServers, ServiceURLs, redis_answers
+from tests.fakes.graph import FakeGraph
+from tests.integration.conftest import Api, WorkerProcess, signup, wait_healthy
+from web.app import create_app
 
 MACHINE_REDIS = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 
@@ -74,3 +79,51 @@ async def db(settings: Settings) -> AsyncIterator[None]:
     yield
     await client.drop_database(settings.mongodb_db)
     await client.close()
+
+
+# --- the running product, shared by integration and browser tests --------------------------
+
+
+@pytest.fixture(scope="session")
+async def web_url(settings: Settings) -> AsyncIterator[str]:
+    runner = web.AppRunner(create_app(settings))
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = runner.addresses[0][1]
+    yield f"http://127.0.0.1:{port}"
+    await runner.cleanup()
+
+
+@pytest.fixture(scope="session")
+async def worker(
+    settings: Settings, web_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[WorkerProcess]:
+    proc = WorkerProcess(settings, tmp_path_factory.mktemp("worker") / "worker.log")
+    proc.start()
+    try:
+        await wait_healthy(web_url, timeout=60)
+    except AssertionError:
+        proc.stop()
+        raise AssertionError(
+            "worker never became healthy:\n" + proc.log_path.read_text()[-3000:]
+        ) from None
+    yield proc
+    proc.stop()
+
+
+@pytest.fixture(scope="session")
+async def graph() -> AsyncIterator[FakeGraph]:
+    async with FakeGraph() as g:
+        yield g
+
+
+@pytest.fixture
+async def http() -> AsyncIterator[aiohttp.ClientSession]:
+    async with aiohttp.ClientSession() as session:
+        yield session
+
+
+@pytest.fixture
+async def admin(web_url: str, http: aiohttp.ClientSession) -> Api:
+    return await signup(web_url, http)

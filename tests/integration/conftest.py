@@ -1,5 +1,6 @@
-"""A running product for integration tests: the web app in-process, the worker as a real
-`inbox worker` process, and a fake Graph API server speaking Meta's formats."""
+"""Helpers for tests that drive the running product: the worker process, the API caller, the
+channel configs. The fixtures built from them live in tests/conftest.py, so integration and
+browser tests share one web app, one worker and one fake Graph server."""
 
 from __future__ import annotations
 
@@ -10,19 +11,15 @@ import signal
 import subprocess
 import sys
 import uuid
-from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import aiohttp
-import pytest
-from aiohttp import web
 
 from connectors.signature import sign
 from inbox.config import Settings
 from tests.fakes.graph import FakeGraph
-from web.app import create_app
 
 
 class WorkerProcess:
@@ -58,34 +55,6 @@ class WorkerProcess:
                 self.kill()
 
 
-@pytest.fixture(scope="session")
-async def web_url(settings: Settings) -> AsyncIterator[str]:
-    runner = web.AppRunner(create_app(settings))
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = runner.addresses[0][1]
-    yield f"http://127.0.0.1:{port}"
-    await runner.cleanup()
-
-
-@pytest.fixture(scope="session")
-async def worker(
-    settings: Settings, web_url: str, tmp_path_factory: pytest.TempPathFactory
-) -> AsyncIterator[WorkerProcess]:
-    proc = WorkerProcess(settings, tmp_path_factory.mktemp("worker") / "worker.log")
-    proc.start()
-    try:
-        await wait_healthy(web_url, timeout=60)
-    except AssertionError:
-        proc.stop()
-        raise AssertionError(
-            "worker never became healthy:\n" + proc.log_path.read_text()[-3000:]
-        ) from None
-    yield proc
-    proc.stop()
-
-
 async def wait_healthy(web_url: str, timeout: float) -> dict[str, Any]:
     deadline = asyncio.get_running_loop().time() + timeout
     body: dict[str, Any] = {}
@@ -97,12 +66,6 @@ async def wait_healthy(web_url: str, timeout: float) -> dict[str, Any]:
                     return body
             await asyncio.sleep(0.3)
     raise AssertionError(f"never healthy: {body}")
-
-
-@pytest.fixture(scope="session")
-async def graph() -> AsyncIterator[FakeGraph]:
-    async with FakeGraph() as g:
-        yield g
 
 
 @dataclass
@@ -172,12 +135,6 @@ class Api:
             return resp.status, (json.loads(text) if text.startswith("{") else text), resp.headers
 
 
-@pytest.fixture
-async def http() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession() as session:
-        yield session
-
-
 async def signup(web_url: str, http: aiohttp.ClientSession, org: str = "Acme") -> Api:
     api = Api(web_url, http)
     email = f"admin-{uuid.uuid4().hex[:10]}@example.com"
@@ -188,11 +145,6 @@ async def signup(web_url: str, http: aiohttp.ClientSession, org: str = "Acme") -
     assert status == 201, body
     api.token, api.user, api.refresh_token = body["accessToken"], body["user"], body["refreshToken"]
     return api
-
-
-@pytest.fixture
-async def admin(web_url: str, http: aiohttp.ClientSession) -> Api:
-    return await signup(web_url, http)
 
 
 APP_SECRET = "test-app-secret"

@@ -16,25 +16,24 @@ from collections.abc import Iterable
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.errors import DuplicateKeyError
 
+from connectors import sms
 from inbox.documents import ChannelType, Customer, CustomerIdentity, Identity, new_id
 from inbox.errors import Conflict
 
-_E164 = re.compile(r"\+[1-9]\d{6,14}")
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 
 
 def normalise_phone(raw: str) -> str:
-    """E.164 (`+` and 7 to 15 digits). Spaces, dots, dashes and brackets are dropped, a
-    leading 00 is the international prefix, and bare digits (a WhatsApp wa_id) are taken as
-    already international. Raises ValueError on anything else."""
+    """E.164 as `connectors.sms.normalise_phone` reads it (formatting dropped, a leading 00 is
+    the international prefix), except that bare digits (a WhatsApp wa_id) are taken as
+    already international and a slash is formatting too. Raises ValueError otherwise."""
     text = re.sub(r"[\s.\-()/]", "", raw.strip())
-    if text.startswith("00"):
-        text = "+" + text[2:]
-    elif not text.startswith("+"):
+    if not text.startswith(("+", "00")):
         text = "+" + text
-    if not _E164.fullmatch(text):
-        raise ValueError(f"{raw!r} is not a phone number in international (E.164) form")
-    return text
+    try:
+        return sms.normalise_phone(text)
+    except ValueError:
+        raise ValueError(f"{raw!r} is not a phone number in international (E.164) form") from None
 
 
 def normalise_email(raw: str) -> str:

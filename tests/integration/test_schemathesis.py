@@ -6,8 +6,13 @@ answer: never a 5xx, a status code the document lists, and a body and headers th
 the document's schema for that status. Path ids are pinned to real objects of a fresh org
 (a channel, a ticket, a customer, the admin), so handlers run past their 404s.
 
-Tunable (CI keeps the defaults, about two minutes on two cores):
-`SCHEMATHESIS_MAX_EXAMPLES` (per operation), `SCHEMATHESIS_SEED`, `SCHEMATHESIS_PHASES`.
+Tunable: `SCHEMATHESIS_MAX_EXAMPLES` (per operation), `SCHEMATHESIS_SEED`,
+`SCHEMATHESIS_PHASES`. CI runs the examples, the coverage phase (every operation with its
+boundary, missing and wrongly-typed values: about 6,700 requests) and the stateful phase, in
+about 80 s on two cores. The random fuzzing phase costs about 1 s of hypothesis generation
+per operation whatever the example count (4 minutes locally, over 15 on a loaded CI machine),
+so it is a deeper run on demand:
+`SCHEMATHESIS_PHASES=examples,coverage,fuzzing,stateful SCHEMATHESIS_MAX_EXAMPLES=25`.
 """
 
 from __future__ import annotations
@@ -33,9 +38,9 @@ CHECKS = [
 ]
 # A websocket upgrade is not an HTTP exchange schemathesis can judge.
 EXCLUDED_PATHS = ["/ws"]
-MAX_EXAMPLES = int(os.environ.get("SCHEMATHESIS_MAX_EXAMPLES", "25"))
+MAX_EXAMPLES = int(os.environ.get("SCHEMATHESIS_MAX_EXAMPLES", "10"))
 SEED = os.environ.get("SCHEMATHESIS_SEED", "20261123")
-PHASES = os.environ.get("SCHEMATHESIS_PHASES", "examples,coverage,fuzzing,stateful")
+PHASES = os.environ.get("SCHEMATHESIS_PHASES", "examples,coverage,stateful")
 TIMEOUT_SECONDS = 900
 
 

@@ -9,7 +9,7 @@ from pymongo.errors import AutoReconnect
 
 from inbox.config import Settings
 from inbox.documents import ALL_DOCUMENTS
-from inbox.services import rollups
+from inbox.services import customer_rollups, rollups
 
 
 async def connect(settings: Settings) -> AsyncMongoClient:
@@ -43,6 +43,7 @@ async def _migrate(db: AsyncDatabase) -> None:
             await db[collection].drop_index(name)
     await _backfill_customer_identities(db)
     await rollups.migrate(db)  # orgs whose orders predate the dashboards' rollups
+    await customer_rollups.migrate(db)  # orgs whose customers predate the customer rollups
 
 
 async def _backfill_customer_identities(db: AsyncDatabase) -> None:

@@ -9,12 +9,25 @@ into one document whenever they name different fields.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
 from beanie.odm.queries.find import FindMany, FindOne
 from pymongo import ReturnDocument
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.collection import AsyncCollection
+
+T = TypeVar("T")
+
+
+async def in_transaction(
+    collection: AsyncCollection, work: Callable[[AsyncClientSession], Awaitable[T]]
+) -> T:
+    """Run `work` in a transaction on `collection`'s client, retried by the driver on
+    transient write conflicts (so it must only write through its session, and be safe to run
+    again)."""
+    async with collection.database.client.start_session() as session:
+        return await session.with_transaction(work)
 
 
 def flat_filter(query: dict[str, Any]) -> dict[str, Any]:

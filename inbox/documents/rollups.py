@@ -19,7 +19,7 @@ from pymongo import ASCENDING, IndexModel
 
 from inbox.documents.core import _alias
 
-__all__ = ["SalesRollup", "ProductRollup", "ROLLUP_DOCUMENTS"]
+__all__ = ["SalesRollup", "ProductRollup", "CustomerRollup", "ROLLUP_DOCUMENTS"]
 
 
 class SalesRollup(Document):
@@ -60,4 +60,30 @@ class ProductRollup(Document):
         indexes = [IndexModel([("orgId", ASCENDING), ("unit", ASCENDING), ("at", ASCENDING)])]
 
 
-ROLLUP_DOCUMENTS: list[type[Document]] = [SalesRollup, ProductRollup]
+class CustomerRollup(Document):
+    """Customers counted for the dashboards (`inbox/services/customer_rollups.py`): per (org,
+    UTC hour / day) how many customers were created then and still exist (`unit` "hour" /
+    "day", `created`), and per org (`unit` "totals", `_id` "<orgId>:totals") how many
+    customers there are, how many have ordered, their orders and revenue, and an upper bound
+    of one customer's revenue."""
+
+    model_config = ConfigDict(alias_generator=_alias, populate_by_name=True)
+
+    id: str  # type: ignore[assignment]
+    org_id: str
+    unit: str  # "hour" | "day" | "totals"
+    at: datetime | None = None
+    created: int = 0
+    customers: int = 0
+    with_orders: int = 0
+    orders: int = 0
+    revenue: float = 0.0
+    max_revenue: float = 0.0  # at least any customer's revenue (never lowered by $inc)
+    version: int | None = None  # of the totals, see `customer_rollups.VERSION`
+
+    class Settings:
+        name = "customer_rollups"
+        indexes = [IndexModel([("orgId", ASCENDING), ("unit", ASCENDING), ("at", ASCENDING)])]
+
+
+ROLLUP_DOCUMENTS: list[type[Document]] = [SalesRollup, ProductRollup, CustomerRollup]

@@ -2,6 +2,8 @@
 created by hand, imported, or placed an order.
 
 Every figure is an aggregation or a count in MongoDB; nothing here loads all customers.
+Creating, deleting and merging customers moves the dashboards' customer counts
+(`customer_rollups`) in the same transaction.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from pymongo import ReturnDocument
+from pymongo.asynchronous.client_session import AsyncClientSession
 
 from inbox import events
 from inbox.documents import (
@@ -25,10 +28,10 @@ from inbox.documents import (
     User,
     utcnow,
 )
-from inbox.documents.queries import find_one_and_update
+from inbox.documents.queries import find_one_and_update, in_transaction
 from inbox.errors import Conflict, NotFound, ValidationFailed
 from inbox.ports import EventPublisher
-from inbox.services import audit, identities, ticket_counts
+from inbox.services import audit, customer_rollups, identities, ticket_counts
 from inbox.services import orders as order_service
 from inbox.services import tickets as ticket_service
 from inbox.views import (
@@ -181,15 +184,26 @@ async def for_identity(
     if doc is None:
         if owner is None:
             owner = await identities.claim_for_new_customer(org_id, platform, external_id)
-        doc = await find_one_and_update(
-            coll,
-            {"_id": owner, "orgId": org_id},
-            update,
-            upsert=True,
-            return_document=ReturnDocument.AFTER,
-        )
+        doc = await _upsert_counted(org_id, owner, update, now)
     customer = Customer.model_validate(doc)
     return customer, customer.created_at == now
+
+
+async def _upsert_counted(
+    org_id: str, customer_id: str, update: list[dict[str, Any]], now: datetime
+) -> dict[str, Any]:
+    """Apply `update` to the customer, creating them if needed; a creation is counted in the
+    customer rollups in the same transaction, so a crash or a race counts it exactly once."""
+    coll = Customer.get_pymongo_collection()
+
+    async def work(session: AsyncClientSession) -> dict[str, Any]:
+        scope = {"_id": customer_id, "orgId": org_id}
+        result = await coll.update_one(scope, update, upsert=True, session=session)
+        if result.upserted_id is not None:
+            await customer_rollups.customer_added(org_id, now, session)
+        return await coll.find_one({"_id": customer_id}, session=session)
+
+    return await in_transaction(coll, work)
 
 
 # Fields every customer document carries, so filters and segments never meet a missing one.
@@ -267,8 +281,13 @@ async def create(publisher: EventPublisher, actor: User, fields: CustomerFields)
     )
     # Claims first: a duplicate e-mail or phone is a 409 before anything is written.
     await identities.claim(customer, customer.identities)
+
+    async def insert(session: AsyncClientSession) -> None:
+        await customer.insert(session=session)
+        await customer_rollups.customer_added(customer.org_id, customer.created_at, session)
+
     try:
-        await customer.insert()
+        await in_transaction(Customer.get_pymongo_collection(), insert)
     except BaseException:
         await identities.release(customer.org_id, customer.id, customer.identities)
         raise
@@ -357,8 +376,17 @@ async def delete(publisher: EventPublisher, actor: User, customer_id: str) -> No
             {"orgId": actor.org_id, "customerId": customer.id}, {"_id": 1}
         )
     ]
+
     # The customer first, so nothing half-deleted stays reachable; then what hung off them.
-    await Customer.get_pymongo_collection().delete_one({"_id": customer.id, "orgId": actor.org_id})
+    async def remove(session: AsyncClientSession) -> None:
+        coll = Customer.get_pymongo_collection()
+        scope = {"_id": customer.id, "orgId": actor.org_id}
+        found = await coll.find_one(scope, session=session)
+        if found is not None:
+            await coll.delete_one(scope, session=session)
+            await customer_rollups.customer_removed(Customer.model_validate(found), session)
+
+    await in_transaction(Customer.get_pymongo_collection(), remove)
     await identities.release(customer.org_id, customer.id, customer.identities)
     if ticket_ids:
         await Message.get_pymongo_collection().delete_many(
@@ -403,8 +431,6 @@ async def merge(
         "channelIds": list(dict.fromkeys(customer.channel_ids + other.channel_ids)),
         "tags": list(dict.fromkeys(customer.tags + other.tags)),
         "metadata": {**other.metadata, **customer.metadata},
-        "totalOrders": customer.total_orders + other.total_orders,
-        "totalRevenue": round(customer.total_revenue + other.total_revenue, 2),
         "updatedAt": utcnow(),
     }
     for field in (
@@ -433,23 +459,41 @@ async def merge(
         changes["lastMessageAt"] = other.last_message_at
         changes["lastMessage"] = other.last_message
 
-    client = Customer.get_pymongo_collection().database.client
-    async with client.start_session() as session:
-        async with await session.start_transaction():
-            scope = {"orgId": actor.org_id, "customerId": other.id}
-            await Ticket.get_pymongo_collection().update_many(
-                scope, {"$set": {"customerId": customer.id}}, session=session
-            )
-            await Order.get_pymongo_collection().update_many(
-                scope, {"$set": {"customerId": customer.id}}, session=session
-            )
-            await identities.move_all(actor.org_id, other.id, customer.id, session=session)
-            await Customer.get_pymongo_collection().update_one(
-                {"_id": customer.id, "orgId": actor.org_id}, {"$set": changes}, session=session
-            )
-            await Customer.get_pymongo_collection().delete_one(
-                {"_id": other.id, "orgId": actor.org_id}, session=session
-            )
+    coll = Customer.get_pymongo_collection()
+
+    async def fold(session: AsyncClientSession) -> None:
+        # Order totals as they are inside the transaction: an order placed meanwhile for
+        # either customer conflicts with these writes and one of the two is retried.
+        mine = await coll.find_one({"_id": customer.id, "orgId": actor.org_id}, session=session)
+        theirs = await coll.find_one({"_id": other.id, "orgId": actor.org_id}, session=session)
+        if mine is None or theirs is None:
+            raise NotFound("Customer not found")
+        kept, gone = Customer.model_validate(mine), Customer.model_validate(theirs)
+        totals = {
+            "totalOrders": kept.total_orders + gone.total_orders,
+            "totalRevenue": round(kept.total_revenue + gone.total_revenue, 2),
+        }
+        scope = {"orgId": actor.org_id, "customerId": other.id}
+        await Ticket.get_pymongo_collection().update_many(
+            scope, {"$set": {"customerId": customer.id}}, session=session
+        )
+        await Order.get_pymongo_collection().update_many(
+            scope, {"$set": {"customerId": customer.id}}, session=session
+        )
+        await identities.move_all(actor.org_id, other.id, customer.id, session=session)
+        await coll.update_one(
+            {"_id": customer.id, "orgId": actor.org_id},
+            {"$set": changes | totals},
+            session=session,
+        )
+        await coll.delete_one({"_id": other.id, "orgId": actor.org_id}, session=session)
+        await customer_rollups.customer_removed(gone, session, orders_moved=True)
+        buyers = 1 if gone.total_orders > 0 and kept.total_orders <= 0 else 0
+        await customer_rollups.orders_changed(
+            actor.org_id, 0, 0.0, buyers, session, customer_revenue=totals["totalRevenue"]
+        )
+
+    await in_transaction(coll, fold)
     merged = await get(actor.org_id, customer.id)
     await audit.record(
         actor,

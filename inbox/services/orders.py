@@ -18,11 +18,10 @@ customer's `totalOrders` and `totalRevenue` count the orders that are not cancel
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, TypeVar
+from typing import Any
 
 from pymongo import ReturnDocument
 from pymongo.asynchronous.client_session import AsyncClientSession
@@ -40,15 +39,13 @@ from inbox.documents import (
     User,
     utcnow,
 )
-from inbox.documents.queries import find_one_and_update
+from inbox.documents.queries import find_one_and_update, in_transaction
 from inbox.errors import Conflict, NotFound, ValidationFailed
 from inbox.ports import Deps
-from inbox.services import audit, rollups
+from inbox.services import audit, customer_rollups, rollups
 from inbox.services import coupons as coupon_service
 from inbox.services.coupons import CouponRefused, InvalidReason, money
 from inbox.views import OrderStatsView, OrderView, order_view
-
-T = TypeVar("T")
 
 # Where each status may go next. Cancelling is possible until the order is completed or
 # delivered; a cancelled order is final.
@@ -103,17 +100,6 @@ def totals(lines: list[Line], discount: Decimal, shipping: Decimal) -> Totals:
 
 def order_number(year: int, seq: int) -> str:
     return f"ORD-{year}-{seq:06d}"
-
-
-# --------------------------------------------------------------------------- transactions
-
-
-async def _in_transaction(work: Callable[[AsyncClientSession], Awaitable[T]]) -> T:
-    """Run `work` in a transaction, retried by the driver on transient write conflicts (so it
-    must only write through `session`, and be safe to run again)."""
-    client = Order.get_pymongo_collection().database.client
-    async with client.start_session() as session:
-        return await session.with_transaction(work)
 
 
 # --------------------------------------------------------------------------------- create
@@ -280,20 +266,36 @@ async def create(deps: Deps, user: User, new: NewOrder) -> OrderView:
                 raise _coupon_error(refused) from None
             coupon_id, coupon_code = coupon.id, coupon.code
         sums = totals(lines, discount, money(new.shipping))
-        updated = await Customer.get_pymongo_collection().update_one(
-            {"_id": customer.id, "orgId": org_id},
+        customers = Customer.get_pymongo_collection()
+        scope = {"_id": customer.id, "orgId": org_id}
+        # Read in the transaction: a concurrent order of the same customer conflicts and is
+        # retried, so exactly one of them sees the first order.
+        before = await customers.find_one(
+            scope, {"totalOrders": 1, "totalRevenue": 1}, session=session
+        )
+        if before is None:  # deleted or merged away since we looked
+            raise ValidationFailed(
+                "Unknown customer",
+                code="CUSTOMER_NOT_FOUND",
+                details={"customerId": "no such customer"},
+            )
+        await customers.update_one(
+            scope,
             {
                 "$inc": {"totalOrders": 1, "totalRevenue": float(sums.total)},
                 "$max": {"lastOrderDate": now},
             },
             session=session,
         )
-        if updated.matched_count == 0:  # deleted or merged away since we looked
-            raise ValidationFailed(
-                "Unknown customer",
-                code="CUSTOMER_NOT_FOUND",
-                details={"customerId": "no such customer"},
-            )
+        first = int(before.get("totalOrders", 0)) <= 0
+        await customer_rollups.orders_changed(
+            org_id,
+            1,
+            float(sums.total),
+            1 if first else 0,
+            session,
+            customer_revenue=float(before.get("totalRevenue") or 0.0) + float(sums.total),
+        )
         # Last, so the org-wide counter is held for as short a time as possible.
         seq = await _next_number(org_id, now.year, session)
         order = Order(
@@ -319,7 +321,7 @@ async def create(deps: Deps, user: User, new: NewOrder) -> OrderView:
         await rollups.record(order, 1, session)  # the dashboards' figures, in step
         return order
 
-    order = await _in_transaction(place)
+    order = await in_transaction(Order.get_pymongo_collection(), place)
     view = order_view(order, customer)
     await audit.record(
         user,
@@ -481,13 +483,22 @@ async def _restore(order: Order, session: AsyncClientSession) -> None:
         sort=[("createdAt", -1)],
         session=session,
     )
-    await Customer.get_pymongo_collection().update_one(
-        {"_id": order.customer_id, "orgId": order.org_id},
+    customers = Customer.get_pymongo_collection()
+    scope = {"_id": order.customer_id, "orgId": order.org_id}
+    before = await customers.find_one(scope, {"totalOrders": 1}, session=session)
+    if before is None:
+        return  # the customer is gone (orders block deletion; only data outside the service)
+    await customers.update_one(
+        scope,
         {
             "$inc": {"totalOrders": -1, "totalRevenue": -order.total},
             "$set": {"lastOrderDate": latest["createdAt"] if latest else None},
         },
         session=session,
+    )
+    last = int(before.get("totalOrders", 0)) == 1
+    await customer_rollups.orders_changed(
+        order.org_id, -1, -order.total, -1 if last else 0, session
     )
 
 
@@ -543,7 +554,9 @@ async def change(
         return True
 
     applied = (
-        await _in_transaction(apply) if new_status is OrderStatus.CANCELLED else await apply(None)
+        await in_transaction(Order.get_pymongo_collection(), apply)
+        if new_status is OrderStatus.CANCELLED
+        else await apply(None)
     )
     if not applied:
         fresh = await get(user.org_id, order_id)

@@ -25,7 +25,8 @@ from inbox.documents import (
     SalesRollup,
     utcnow,
 )
-from inbox.services import rollups
+from inbox.services import campaigns as campaign_service
+from inbox.services import customer_rollups, rollups
 from tests.integration.conftest import Api, signup
 from tests.integration.test_auth import invite_agent
 
@@ -67,10 +68,11 @@ def order(
 
 
 async def built(*org_ids: str) -> None:
-    """Orders inserted straight into MongoDB (not through the order service) reach the
-    dashboards' rollups the way imports do: by rebuilding them from the orders."""
+    """Orders and customers inserted straight into MongoDB (not through the services) reach
+    the dashboards' rollups the way imports do: by rebuilding them."""
     for org_id in org_ids:
         await rollups.rebuild(org_id)
+        await customer_rollups.rebuild(org_id)
 
 
 async def dashboard(api: Api, what: str, query: str = "") -> Any:
@@ -438,6 +440,7 @@ async def test_stats_give_the_crm_overview_with_campaign_messages(admin, db):
             Customer(org_id=org, name="C"),
         ]
     )
+    await built(org)
     for name in ("Lapsed", "VIP"):
         status, _, _ = await admin.post(
             f"/orgs/{org}/segments",
@@ -474,6 +477,9 @@ async def test_stats_give_the_crm_overview_with_campaign_messages(admin, db):
     await CampaignRecipient.insert_many(
         recipients(spring, S, S, S, F) + recipients(summer, P, P) + recipients(theirs, F, F, F)
     )
+    # The counters the campaign sender keeps, set from the recipients as a recount does.
+    for c in (spring, summer, draft, theirs):
+        await campaign_service.recount(c.id)
 
     stats = await dashboard(admin, "stats")
     assert stats["overview"] == {
@@ -522,7 +528,9 @@ async def test_segmentation_splits_customers_by_orders(admin, db):
             Customer(org_id=org, name="E", created_at=now - timedelta(days=2)),
         ]
     )
-    await Customer(org_id=str(uuid.uuid4()), name="X", total_orders=9, total_revenue=9.0).insert()
+    theirs = str(uuid.uuid4())
+    await Customer(org_id=theirs, name="X", total_orders=9, total_revenue=9.0).insert()
+    await built(org, theirs)
 
     status, body, _ = await admin.get(f"/orgs/{org}/customers/segmentation")
     assert status == 200, body
@@ -542,6 +550,40 @@ async def test_segmentation_splits_customers_by_orders(admin, db):
     assert [c["name"] for c in small["withOrders"]["customers"]] == ["A"]
     status, bare, _ = await admin.get(f"/orgs/{org}/customers/segmentation?limit=0")
     assert bare["withOrders"]["customers"] == [] and bare["withoutOrders"]["count"] == 3
+
+
+async def test_segmentation_samples_equal_sorting_every_customer(admin, db):
+    """The samples are read in revenue and age ranges; they must be what sorting all
+    customers gives, whatever the spread (ties, decades-old customers, free orders)."""
+    import random
+
+    org, now, rng = admin.org_id, utcnow(), random.Random(7)
+    seeded = []
+    for i in range(80):
+        orders = rng.choice([0, 0, 1, 2, 5])
+        revenue = 0.0 if not orders else rng.choice([0.0, 10.0, 10.0, rng.uniform(1, 5000)])
+        age = timedelta(days=rng.choice([0, 0.5, 3, 40, 300, 2000, 9000]), minutes=i)
+        seeded.append(
+            Customer(
+                org_id=org,
+                name=f"c{i}",
+                total_orders=orders,
+                total_revenue=round(revenue, 2),
+                created_at=now - age,
+            )
+        )
+    await Customer.insert_many(seeded)
+    await built(org)
+
+    status, body, _ = await admin.get(f"/orgs/{org}/customers/segmentation?limit=7")
+    assert status == 200, body
+    buyers = [c for c in seeded if c.total_orders > 0 and c.total_revenue > 0]
+    buyers.sort(key=lambda c: (-c.total_revenue, c.id))
+    others = [c for c in seeded if c.total_orders == 0]
+    others.sort(key=lambda c: c.id)
+    others.sort(key=lambda c: c.created_at, reverse=True)
+    assert [c["id"] for c in body["withOrders"]["customers"]] == [c.id for c in buyers[:7]]
+    assert [c["id"] for c in body["withoutOrders"]["customers"]] == [c.id for c in others[:7]]
 
 
 # --------------------------------------------------------------------- roles and bad input

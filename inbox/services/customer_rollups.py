@@ -27,10 +27,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from pymongo import ReplaceOne
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import BulkWriteError
 
 from inbox.documents import Customer, CustomerRollup
 from inbox.services.rollups import DAY, HOUR, cover, day_id, floor, hour_id
@@ -138,8 +138,8 @@ async def orders_changed(
 
 async def rebuild(org_id: str, db: AsyncDatabase | None = None) -> None:
     """Count the org's customers again (two aggregations) and replace its rollups. Meant for
-    when customers are not being written (startup, after bulk imports); running it twice at
-    once gives the same result."""
+    when customers are not being written (startup, after bulk imports); two rebuilds at once
+    end with the same documents."""
     customers = _customers(db)
     per_hour = [
         {"$match": {"orgId": org_id}},
@@ -187,11 +187,18 @@ async def rebuild(org_id: str, db: AsyncDatabase | None = None) -> None:
         "maxRevenue": float(row.get("maxRevenue", 0.0) or 0.0),
         "version": VERSION,
     }
+    # Delete and insert (an upsert per document costs the embedded server about 10 ms: two
+    # minutes for two years of hours). Two rebuilds at once insert the same documents: the
+    # second copy of each is refused as a duplicate and ignored.
     rollups = _rollups(db)
-    batch = [ReplaceOne({"_id": k}, doc, upsert=True) for k, doc in docs.items()]
+    await rollups.delete_many({"orgId": org_id})
+    batch = list(docs.values())
     for i in range(0, len(batch), 5_000):
-        await rollups.bulk_write(batch[i : i + 5_000], ordered=False)
-    await rollups.delete_many({"orgId": org_id, "_id": {"$nin": list(docs)}})
+        try:
+            await rollups.insert_many(batch[i : i + 5_000], ordered=False)
+        except BulkWriteError as exc:
+            if any(e.get("code") != 11000 for e in exc.details.get("writeErrors", [])):
+                raise
 
 
 async def migrate(db: AsyncDatabase) -> None:

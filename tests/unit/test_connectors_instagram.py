@@ -152,12 +152,6 @@ async def graph() -> AsyncIterator[FakeGraph]:
 
 
 @pytest.fixture
-async def http() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession() as session:
-        yield session
-
-
-@pytest.fixture
 def config(graph: FakeGraph) -> dict[str, Any]:
     return {
         "facebookPageId": p.PAGE_ID,

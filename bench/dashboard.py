@@ -36,7 +36,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import random
 import shlex
 import statistics
@@ -51,6 +50,8 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+from _common import Api as BaseApi
+from _common import load, log, pct
 from aiohttp import web
 from pymongo import AsyncMongoClient
 
@@ -65,25 +66,9 @@ STATUS_WEIGHTS = {"pending": 0.1, "processing": 0.1, "completed": 0.3, "delivere
 STATUS_WEIGHTS["cancelled"] = 0.1
 
 
-def log(msg: str) -> None:
-    print(msg, file=sys.stderr, flush=True)
-
-
-def pct(values: list[float], p: float) -> float:
-    """Nearest-rank percentile (p in 0..100) of already sorted values."""
-    if not values:
-        return float("nan")
-    k = max(0, min(len(values) - 1, int(round(p / 100 * len(values) + 0.5)) - 1))
-    return values[k]
-
-
 def ms(moment: datetime) -> datetime:
     # Mongo keeps milliseconds; the app's own documents are trimmed the same way.
     return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
-
-
-def load() -> str:
-    return " ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
 # ------------------------------------------------------------------------------- data
@@ -268,18 +253,8 @@ async def insert_batched(coll: Any, docs: list[dict], batch: int, what: str) -> 
 
 
 @dataclass
-class Api:
-    base: str
-    http: aiohttp.ClientSession
-    token: str = ""
-    org_id: str = ""
+class Api(BaseApi):
     user_id: str = ""
-
-    async def call(self, method: str, path: str, body: Any = None) -> tuple[int, Any]:
-        headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}
-        async with self.http.request(method, self.base + path, json=body, headers=headers) as r:
-            text = await r.text()
-            return r.status, (json.loads(text) if text else None)
 
     async def signup(self) -> None:
         status, data = await self.call(

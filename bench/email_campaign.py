@@ -32,7 +32,6 @@ import os
 import shlex
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -46,6 +45,8 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+from _common import Api as BaseApi
+from _common import free_port, load, log
 from aiohttp import web
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP as SMTPServer
@@ -66,20 +67,6 @@ BODY = (
     '<p><a href="https://shop.example/unsubscribe">Unsubscribe</a></p></body></html>'
 )
 CITIES = ["Lagos", "Abuja", "Accra", "Nairobi", "Cape Town", "Kigali"]
-
-
-def log(msg: str) -> None:
-    print(f"[bench {time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
-
-
-def load() -> str:
-    return " ".join(f"{x:.2f}" for x in os.getloadavg())
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def cpu_seconds(pid: int) -> float:
@@ -166,18 +153,7 @@ class Worker:
 
 
 @dataclass
-class Api:
-    base: str
-    http: aiohttp.ClientSession
-    token: str = ""
-    org_id: str = ""
-
-    async def call(self, method: str, path: str, body: Any = None) -> tuple[int, Any]:
-        headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}
-        async with self.http.request(method, self.base + path, json=body, headers=headers) as r:
-            text = await r.text()
-            return r.status, (json.loads(text) if text else None)
-
+class Api(BaseApi):
     async def ok(self, method: str, path: str, body: Any = None, want: int = 200) -> Any:
         status, data = await self.call(method, f"/orgs/{self.org_id}{path}", body)
         if status != want:

@@ -57,6 +57,8 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+from _common import Api as BaseApi
+from _common import log, pct
 from aiohttp import web
 from pymongo import AsyncMongoClient
 
@@ -81,18 +83,6 @@ PRIORITY_WEIGHTS = {"LOW": 0.3, "MEDIUM": 0.5, "HIGH": 0.2}
 UNASSIGNED_SHARE = 0.2
 
 
-def log(msg: str) -> None:
-    print(msg, file=sys.stderr, flush=True)
-
-
-def pct(values: list[float], p: float) -> float:
-    """Nearest-rank percentile (p in 0..100) of already sorted values."""
-    if not values:
-        return float("nan")
-    k = max(0, min(len(values) - 1, int(round(p / 100 * len(values) + 0.5)) - 1))
-    return values[k]
-
-
 def ms_now() -> datetime:
     # Mongo keeps milliseconds; the app's own documents are trimmed the same way.
     now = datetime.now(UTC)
@@ -103,18 +93,7 @@ def ms_now() -> datetime:
 
 
 @dataclass
-class Api:
-    base: str
-    http: aiohttp.ClientSession
-    token: str = ""
-    org_id: str = ""
-
-    async def call(self, method: str, path: str, body: Any = None) -> tuple[int, Any]:
-        headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}
-        async with self.http.request(method, self.base + path, json=body, headers=headers) as r:
-            text = await r.text()
-            return r.status, (json.loads(text) if text else None)
-
+class Api(BaseApi):
     async def expect(self, method: str, path: str, body: Any, status: int) -> Any:
         got, data = await self.call(method, path, body)
         if got != status:

@@ -42,7 +42,6 @@ import os
 import shlex
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -59,6 +58,7 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+from _common import free_port, log
 from aiohttp import web
 
 from connectors.signature import sign
@@ -75,16 +75,6 @@ LIFTED_LIMITS = {
 }
 
 Request = tuple[bytes, dict[str, str]]
-
-
-def log(msg: str) -> None:
-    print(f"[bench {time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 # ------------------------------------------------------------------------------- payloads

@@ -54,6 +54,7 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+from _common import log, pct
 from pymongo import AsyncMongoClient
 from redis.asyncio import Redis
 
@@ -69,18 +70,6 @@ EVENT = "bench.ping"
 # order): recognising it by prefix spares parsing a thousand large lists per update.
 PRESENCE_PREFIX = '{"id": null, "event": "presence.update"'
 PING_MARK = f'"event": "{EVENT}"'
-
-
-def log(msg: str) -> None:
-    print(msg, file=sys.stderr, flush=True)
-
-
-def pct(values: list[float], p: float) -> float:
-    """Nearest-rank percentile (p in 0..100) of already sorted values."""
-    if not values:
-        return float("nan")
-    k = max(0, min(len(values) - 1, int(round(p / 100 * len(values) + 0.5)) - 1))
-    return values[k]
 
 
 def raise_open_files(need: int) -> int:

@@ -28,7 +28,7 @@ from inbox.documents import (
     User,
     utcnow,
 )
-from inbox.documents.queries import find_one_and_update, in_transaction
+from inbox.documents.queries import find_one_and_delete, find_one_and_update, in_transaction
 from inbox.errors import Conflict, NotFound, ValidationFailed
 from inbox.ports import EventPublisher
 from inbox.services import audit, customer_rollups, identities, ticket_counts
@@ -379,11 +379,12 @@ async def delete(publisher: EventPublisher, actor: User, customer_id: str) -> No
 
     # The customer first, so nothing half-deleted stays reachable; then what hung off them.
     async def remove(session: AsyncClientSession) -> None:
-        coll = Customer.get_pymongo_collection()
-        scope = {"_id": customer.id, "orgId": actor.org_id}
-        found = await coll.find_one(scope, session=session)
+        found = await find_one_and_delete(
+            Customer.get_pymongo_collection(),
+            {"_id": customer.id, "orgId": actor.org_id},
+            session=session,
+        )
         if found is not None:
-            await coll.delete_one(scope, session=session)
             await customer_rollups.customer_removed(Customer.model_validate(found), session)
 
     await in_transaction(Customer.get_pymongo_collection(), remove)

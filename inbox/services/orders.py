@@ -266,12 +266,17 @@ async def create(deps: Deps, user: User, new: NewOrder) -> OrderView:
                 raise _coupon_error(refused) from None
             coupon_id, coupon_code = coupon.id, coupon.code
         sums = totals(lines, discount, money(new.shipping))
-        customers = Customer.get_pymongo_collection()
-        scope = {"_id": customer.id, "orgId": org_id}
-        # Read in the transaction: a concurrent order of the same customer conflicts and is
-        # retried, so exactly one of them sees the first order.
-        before = await customers.find_one(
-            scope, {"totalOrders": 1, "totalRevenue": 1}, session=session
+        # The totals as they were, read in the transaction: a concurrent order of the same
+        # customer conflicts and is retried, so exactly one of them sees the first order.
+        before = await find_one_and_update(
+            Customer.get_pymongo_collection(),
+            {"_id": customer.id, "orgId": org_id},
+            {
+                "$inc": {"totalOrders": 1, "totalRevenue": float(sums.total)},
+                "$max": {"lastOrderDate": now},
+            },
+            projection={"totalOrders": 1, "totalRevenue": 1},
+            session=session,
         )
         if before is None:  # deleted or merged away since we looked
             raise ValidationFailed(
@@ -279,14 +284,6 @@ async def create(deps: Deps, user: User, new: NewOrder) -> OrderView:
                 code="CUSTOMER_NOT_FOUND",
                 details={"customerId": "no such customer"},
             )
-        await customers.update_one(
-            scope,
-            {
-                "$inc": {"totalOrders": 1, "totalRevenue": float(sums.total)},
-                "$max": {"lastOrderDate": now},
-            },
-            session=session,
-        )
         first = int(before.get("totalOrders", 0)) <= 0
         await customer_rollups.orders_changed(
             org_id,
@@ -483,19 +480,18 @@ async def _restore(order: Order, session: AsyncClientSession) -> None:
         sort=[("createdAt", -1)],
         session=session,
     )
-    customers = Customer.get_pymongo_collection()
-    scope = {"_id": order.customer_id, "orgId": order.org_id}
-    before = await customers.find_one(scope, {"totalOrders": 1}, session=session)
-    if before is None:
-        return  # the customer is gone (orders block deletion; only data outside the service)
-    await customers.update_one(
-        scope,
+    before = await find_one_and_update(
+        Customer.get_pymongo_collection(),
+        {"_id": order.customer_id, "orgId": order.org_id},
         {
             "$inc": {"totalOrders": -1, "totalRevenue": -order.total},
             "$set": {"lastOrderDate": latest["createdAt"] if latest else None},
         },
+        projection={"totalOrders": 1},
         session=session,
     )
+    if before is None:
+        return  # the customer is gone (orders block deletion; only data outside the service)
     last = int(before.get("totalOrders", 0)) == 1
     await customer_rollups.orders_changed(
         order.org_id, -1, -order.total, -1 if last else 0, session

@@ -36,6 +36,8 @@ from inbox.documents import Customer, CustomerRollup
 from inbox.services.rollups import DAY, HOUR, cover, day_id, floor, hour_id
 
 COLLECTION = "customer_rollups"
+# Each customer counts in its UTC hour and its UTC day: (length, `unit`, id of the bucket).
+_BUCKETS = ((HOUR, "hour", hour_id), (DAY, "day", day_id))
 VERSION = 2  # of what `rebuild` writes; the startup migration rebuilds orgs built before
 
 
@@ -81,7 +83,7 @@ async def _add_to_totals(
 async def _count_created(
     org_id: str, created_at: datetime, sign: int, session: AsyncClientSession | None
 ) -> None:
-    for unit, name, key in ((HOUR, "hour", hour_id), (DAY, "day", day_id)):
+    for unit, name, key in _BUCKETS:
         start = floor(created_at, unit)
         await _rollups().update_one(
             {"_id": key(org_id, start)},
@@ -168,7 +170,7 @@ async def rebuild(org_id: str, db: AsyncDatabase | None = None) -> None:
     docs: dict[str, dict[str, Any]] = {}
     for row in hours:
         hour = datetime.strptime(row["_id"], "%Y-%m-%dT%H").replace(tzinfo=UTC)
-        for unit, name, key in ((HOUR, "hour", hour_id), (DAY, "day", day_id)):
+        for unit, name, key in _BUCKETS:
             start = floor(hour, unit)
             doc = docs.setdefault(
                 key(org_id, start),

@@ -81,14 +81,14 @@ async def _add_to_totals(
 
 
 async def _count_created(
-    org_id: str, created_at: datetime, sign: int, session: AsyncClientSession | None
+    org_id: str, created_at: datetime, count: int, session: AsyncClientSession | None
 ) -> None:
     for unit, name, key in _BUCKETS:
         start = floor(created_at, unit)
         await _rollups().update_one(
             {"_id": key(org_id, start)},
             {
-                "$inc": {"created": sign},
+                "$inc": {"created": count},
                 "$setOnInsert": {"orgId": org_id, "unit": name, "at": start},
             },
             upsert=True,
@@ -97,11 +97,11 @@ async def _count_created(
 
 
 async def customer_added(
-    org_id: str, created_at: datetime, session: AsyncClientSession | None
+    org_id: str, created_at: datetime, session: AsyncClientSession | None, *, count: int = 1
 ) -> None:
-    """A customer created at `created_at` (no orders yet) now exists."""
-    await _count_created(org_id, created_at, 1, session)
-    await _add_to_totals(org_id, {"customers": 1}, session)
+    """`count` customers created at `created_at` (no orders yet) now exist."""
+    await _count_created(org_id, created_at, count, session)
+    await _add_to_totals(org_id, {"customers": count}, session)
 
 
 async def customer_removed(

@@ -11,14 +11,16 @@ from __future__ import annotations
 
 import re
 from collections import OrderedDict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from pymongo.asynchronous.client_session import AsyncClientSession
-from pymongo.errors import DuplicateKeyError
+from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from connectors import sms
 from inbox.documents import ChannelType, Customer, CustomerIdentity, Identity, new_id
 from inbox.errors import Conflict
+
+_DUPLICATE_KEY = 11000
 
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 
@@ -82,43 +84,72 @@ _owners = _OwnerCache()
 
 
 async def owner_of(org_id: str, platform: ChannelType, external_id: str) -> str | None:
-    key = CustomerIdentity.key(org_id, platform, external_id)
-    cached = _owners.get(key)
-    if cached is not None:
-        return cached
-    found = await CustomerIdentity.get_pymongo_collection().find_one(
-        {"_id": key}, {"customerId": 1}
-    )
-    if found is None:
-        return None
-    _owners.put(key, found["customerId"])
-    return found["customerId"]
+    return (await owners_of([(org_id, platform, external_id)]))[0]
+
+
+async def owners_of(wanted: Sequence[tuple[str, ChannelType, str]]) -> list[str | None]:
+    """The customer holding each (org, platform, external id), None where nobody does: one
+    query for all that are not cached."""
+    keys = [CustomerIdentity.key(*w) for w in wanted]
+    found = {key: owner for key in keys if (owner := _owners.get(key)) is not None}
+    missing = sorted(set(keys) - set(found))
+    if missing:
+        cursor = CustomerIdentity.get_pymongo_collection().find(
+            {"_id": {"$in": missing}}, {"customerId": 1}
+        )
+        async for doc in cursor:
+            found[doc["_id"]] = doc["customerId"]
+            _owners.put(doc["_id"], doc["customerId"])
+    return [found.get(key) for key in keys]
 
 
 def forget(org_id: str, platform: ChannelType, external_id: str) -> None:
     _owners.forget(CustomerIdentity.key(org_id, platform, external_id))
 
 
-async def claim_for_new_customer(org_id: str, platform: ChannelType, external_id: str) -> str:
-    """The owner of an identity seen for the first time: a new customer id, unless another
-    process claimed it a moment ago, in which case that claim wins."""
-    key = CustomerIdentity.key(org_id, platform, external_id)
-    customer_id = new_id()
-    try:
-        await CustomerIdentity(
-            id=key,
+async def claim_for_new_customers(wanted: Sequence[tuple[str, ChannelType, str]]) -> list[str]:
+    """The owner of each identity seen for the first time, claimed in one insert: a new
+    customer id, unless another process claimed it a moment ago, in which case that claim
+    wins. The identities must be different."""
+    claims = [
+        CustomerIdentity(
+            id=CustomerIdentity.key(org_id, platform, external_id),
             org_id=org_id,
-            customer_id=customer_id,
+            customer_id=new_id(),
             platform=platform,
             external_id=external_id,
-        ).insert()
-    except DuplicateKeyError:
-        owner = await owner_of(org_id, platform, external_id)
-        if owner is None:  # claimed and released in between: vanishingly rare, try again
-            return await claim_for_new_customer(org_id, platform, external_id)
-        return owner
-    _owners.put(key, customer_id)
-    return customer_id
+        )
+        for org_id, platform, external_id in wanted
+    ]
+    lost: set[int] = set()
+    try:
+        await CustomerIdentity.get_pymongo_collection().insert_many(
+            [c.model_dump(by_alias=True) for c in claims], ordered=False
+        )
+    except BulkWriteError as exc:
+        errors = exc.details.get("writeErrors", [])
+        if any(e.get("code") != _DUPLICATE_KEY for e in errors):
+            raise
+        lost = {e["index"] for e in errors}
+    owners: list[str | None] = [c.customer_id for c in claims]
+    for n in lost:
+        owners[n] = None
+    for n, c in enumerate(claims):
+        if n not in lost:
+            _owners.put(c.id, c.customer_id)
+    if lost:
+        taken = sorted(lost)
+        for n, owner in zip(taken, await owners_of([wanted[n] for n in taken]), strict=True):
+            owners[n] = owner
+        # Claimed and released in between (vanishingly rare): claim again.
+        again = [n for n in taken if owners[n] is None]
+        if again:
+            for n, owner in zip(
+                again, await claim_for_new_customers([wanted[n] for n in again]), strict=True
+            ):
+                owners[n] = owner
+    assert all(owners), "every identity has an owner after the claims"
+    return [owner for owner in owners if owner]
 
 
 async def claim(customer: Customer, wanted: Iterable[Identity]) -> None:

@@ -130,7 +130,7 @@ async def apply_messages(
     for i in fresh:
         conversations[(batch[i].channel.id, batch[i].message.thread_id)].append(i)
     new_customers: dict[str, Customer] = {}
-    customers = await _customers_of(batch, conversations, concurrency, new_customers)
+    customers = await _customers_of(batch, conversations, new_customers)
     tickets, created = await _open_tickets(batch, conversations, customers)
 
     messages: dict[int, Message] = {}
@@ -231,23 +231,21 @@ def _newest(batch: Sequence[Incoming], indexes: list[int]) -> Incoming:
 async def _customers_of(
     batch: Sequence[Incoming],
     conversations: dict[tuple[str, str], list[int]],
-    concurrency: int,
     new_customers: dict[str, Customer],
 ) -> dict[tuple[str, str], Customer]:
     """Each conversation's customer, upserted once with its newest message (which is what
-    upserting message by message would end with: name, lastMessage, lastMessageAt). Customers
-    seen for the first time are added to `new_customers`."""
-    limit = asyncio.Semaphore(concurrency)
-
-    async def one(key: tuple[str, str], indexes: list[int]) -> tuple[tuple[str, str], Customer]:
-        item = _newest(batch, indexes)
-        async with limit:
-            customer, created = await _upsert_customer(item.channel, item.message)
+    upserting message by message would end with: name, lastMessage, lastMessageAt), all
+    conversations together. Customers seen for the first time are added to `new_customers`."""
+    keys = list(conversations)
+    sightings = [_sighting(_newest(batch, conversations[key])) for key in keys]
+    customers: dict[tuple[str, str], Customer] = {}
+    for key, (customer, created) in zip(
+        keys, await customer_service.for_identities(sightings), strict=True
+    ):
+        customers[key] = customer
         if created:
             new_customers[customer.id] = customer
-        return key, customer
-
-    return dict(await asyncio.gather(*(one(k, ix) for k, ix in conversations.items())))
+    return customers
 
 
 def _new_message(item: Incoming, ticket_id: str, customer: Customer) -> Message:
@@ -435,15 +433,15 @@ def public_message(message: Message) -> dict[str, Any]:
     return message_view(message).dump()
 
 
-async def _upsert_customer(channel: Channel, msg: InboundMessage) -> tuple[Customer, bool]:
-    """The conversation's customer and whether this message created them."""
-    profile_name = msg.customer_name if msg.direction == Direction.INBOUND else None
-    return await customer_service.for_identity(
+def _sighting(item: Incoming) -> customer_service.Sighting:
+    """Who the conversation is with, as this message shows them."""
+    msg, channel = item.message, item.channel
+    return customer_service.Sighting(
         channel.org_id,
         channel.type,
         msg.thread_id,
         channel.id,
-        profile_name=profile_name,
+        profile_name=msg.customer_name if msg.direction == Direction.INBOUND else None,
         last_message=(msg.content, msg.timestamp),
     )
 

@@ -9,8 +9,9 @@ import uuid
 from datetime import timedelta
 from typing import Any
 
-from inbox.documents import Customer, utcnow
+from inbox.documents import ChannelType, Customer, utcnow
 from inbox.services import customer_rollups
+from inbox.services import customers as customer_service
 from tests.fakes import payloads as p
 from tests.integration.conftest import Api, eventually
 from tests.integration.test_orders import placed, product, set_status
@@ -143,3 +144,43 @@ async def test_rebuilding_gives_the_same_counts_as_the_services_kept(admin: Api)
     await customer_rollups.rebuild(admin.org_id)
     await customer_rollups.rebuild(admin.org_id)  # twice: the same documents, nothing doubled
     assert await counted_by_rollups(admin.org_id) == kept == await counted_by_hand(admin.org_id)
+
+
+async def test_a_batch_of_first_sightings_makes_and_counts_each_customer_once(
+    admin: Api,
+) -> None:
+    """The worker's batch path: new senders, one of them on two channels in the same batch,
+    and a second worker seeing some of them at the same time."""
+    await create_customer(admin, "Known")  # counted already: the batch adds to it
+    at = utcnow()
+    senders = [f"4915{uuid.uuid4().int % 10**9:09d}" for _ in range(5)]
+
+    def seen(wa_id: str, channel: str) -> customer_service.Sighting:
+        return customer_service.Sighting(
+            admin.org_id,
+            ChannelType.WHATSAPP,
+            wa_id,
+            channel,
+            profile_name=f"Sender {wa_id}",
+            last_message=("$5 off? {x}", at),
+        )
+
+    batch = [seen(s, "channel-a") for s in senders] + [seen(senders[0], "channel-b")]
+    other = [seen(s, "channel-c") for s in senders[3:]]
+    first, second = await asyncio.gather(
+        customer_service.for_identities(batch), customer_service.for_identities(other)
+    )
+
+    assert len(first) == len(batch) and len(second) == len(other)
+    by_sender = {s: {c.id for c, _ in first + second if c.external_id == s} for s in senders}
+    assert all(len(ids) == 1 for ids in by_sender.values()), by_sender
+    assert sum(created for _, created in first + second) == len(senders)
+    assert first[0][0].id == first[-1][0].id  # the same identity twice: one customer
+    stored = await Customer.get_pymongo_collection().find_one({"_id": first[0][0].id})
+    assert set(stored["channelIds"]) >= {"channel-a", "channel-b"}
+    assert stored["lastMessage"] == "$5 off? {x}"  # a literal, never a field path
+    assert stored["name"] == f"Sender {senders[0]}"
+
+    again = await customer_service.for_identities(batch[:2])
+    assert [created for _, created in again] == [False, False]
+    assert (await assert_counts_match(admin))["customers"] == 1 + len(senders)

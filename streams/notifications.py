@@ -48,25 +48,31 @@ def register(app: faust.App, ctx: WorkerContext) -> None:
 
 
 async def _run(deps: Deps, records: list[dict[str, Any]]) -> None:
-    for record in records:
-        await handle(deps, record)
+    """One org's records: together, or one by one when the batch fails (so only the bad
+    record is skipped)."""
+    if not await _waiting_out_outages(deps, records):
+        for record in records:
+            await _waiting_out_outages(deps, [record])
 
 
-async def handle(deps: Deps, record: dict[str, Any]) -> None:
+async def _waiting_out_outages(deps: Deps, records: list[dict[str, Any]]) -> bool:
+    """Make the records' notifications, waiting out Mongo/Redis outages; False when they
+    failed for another reason (logged), True when done."""
     delay = 0.25
     while True:
         try:
-            await notification_service.from_event(deps.events, record)
-            return
+            await notification_service.from_events(deps.events, records)
+            return True
         except _TRANSIENT:
             log.warning(
-                "notifications for event %s wait for Mongo/Redis; retrying in %.1fs",
-                record.get("id"),
+                "notifications for %d events wait for Mongo/Redis; retrying in %.1fs",
+                len(records),
                 delay,
                 exc_info=True,
             )
             await asyncio.sleep(delay)
             delay = min(delay * 2, _MAX_BACKOFF)
         except Exception:  # noqa: BLE001 - a bad record must not stop the stream
-            log.exception("skipping event %s: notifications failed", record.get("id"))
-            return
+            ids = [r.get("id") for r in records]
+            log.exception("notifications failed for events %s", ids[:10])
+            return False

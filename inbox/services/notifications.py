@@ -18,6 +18,8 @@ only those whose `userId` is their own.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from pymongo.errors import BulkWriteError
@@ -97,20 +99,30 @@ async def mark_all_read(user: User) -> int:
 
 
 async def from_event(publisher: EventPublisher, record: dict[str, Any]) -> list[Notification]:
-    """Create (once) and push the notifications one events-topic record calls for.
+    """`from_events` for one record."""
+    return await from_events(publisher, [record])
 
-    `record` is what `FanoutPublisher` puts on the topic: {"id", "orgId", "event", "data"}.
+
+async def from_events(
+    publisher: EventPublisher, records: Sequence[dict[str, Any]]
+) -> list[Notification]:
+    """Create (once) and push the notifications these events-topic records call for, in
+    their order, with a few queries for the whole batch (not several per message).
+
+    A record is what `FanoutPublisher` puts on the topic: {"id", "orgId", "event", "data"}.
     Returns the notifications created now (none for a repeat)."""
-    name, org_id, data = record.get("event"), record.get("orgId"), record.get("data") or {}
-    if not org_id:
+    wanted = [r for r in records if r.get("orgId") and r.get("event") in _NOTIFYING]
+    if not wanted:
         return []
-    if name == events.MESSAGE_CREATED:
-        wanted = await _for_inbound_message(org_id, data)
-    elif name == events.TICKET_ASSIGNED:
-        wanted = await _for_assignment(org_id, str(record.get("id", "")), data)
-    else:
-        return []
-    created = await _insert_new(wanted)
+    facts = await _Facts.read(wanted)
+    made: list[Notification] = []
+    for record in wanted:
+        org_id, data = str(record["orgId"]), record.get("data") or {}
+        if record["event"] == events.MESSAGE_CREATED:
+            made += await _for_inbound_message(facts, org_id, data)
+        else:
+            made += _for_assignment(facts, org_id, str(record.get("id", "")), data)
+    created = await _insert_new(made)
     for n in created:
         await publisher.publish(
             n.org_id,
@@ -120,19 +132,73 @@ async def from_event(publisher: EventPublisher, record: dict[str, Any]) -> list[
     return created
 
 
-async def _for_inbound_message(org_id: str, data: dict[str, Any]) -> list[Notification]:
+_NOTIFYING = {events.MESSAGE_CREATED, events.TICKET_ASSIGNED}
+
+
+@dataclass
+class _Facts:
+    """What a batch of records needs to know, read together: tickets and messages by id,
+    their customers, and each org's active users."""
+
+    tickets: dict[str, Ticket]
+    messages: dict[str, Message]
+    customers: dict[str, Customer]
+    active_users: dict[str, list[str]]
+
+    @classmethod
+    async def read(cls, records: Sequence[dict[str, Any]]) -> _Facts:
+        inbound = [
+            r.get("data") or {}
+            for r in records
+            if r["event"] == events.MESSAGE_CREATED
+            and (r.get("data") or {}).get("direction") == Direction.INBOUND.value
+        ]
+        # By id alone (the embedded engine's fast path); each org is checked when used.
+        tickets = await _by_id(Ticket, {d.get("ticketId") for d in inbound})
+        messages = await _by_id(Message, {d.get("id") for d in inbound})
+        customers = await _by_id(Customer, {t.customer_id for t in tickets.values()})
+        orgs = sorted({str(r["orgId"]) for r in records})
+        active: dict[str, list[str]] = {org: [] for org in orgs}
+        cursor = User.get_pymongo_collection().find(
+            {"orgId": {"$in": orgs}, "isActive": True}, {"_id": 1, "orgId": 1}
+        )
+        async for doc in cursor:
+            active[doc["orgId"]].append(doc["_id"])
+        return cls(tickets, messages, customers, active)
+
+    def ticket(self, org_id: str, ticket_id: Any) -> Ticket | None:
+        found = self.tickets.get(str(ticket_id))
+        return found if found is not None and found.org_id == org_id else None
+
+    def message(self, org_id: str, message_id: Any) -> Message | None:
+        found = self.messages.get(str(message_id))
+        return found if found is not None and found.org_id == org_id else None
+
+    def customer(self, org_id: str, customer_id: str | None) -> Customer | None:
+        found = self.customers.get(customer_id or "")
+        return found if found is not None and found.org_id == org_id else None
+
+    def active_user(self, org_id: str, user_id: str | None) -> str | None:
+        return user_id if user_id and user_id in self.active_users.get(org_id, []) else None
+
+
+async def _by_id(document: Any, ids: set[Any]) -> dict[str, Any]:
+    wanted = sorted(str(i) for i in ids if i)
+    if not wanted:
+        return {}
+    return {d.id: d for d in await document.find({"_id": {"$in": wanted}}).to_list()}
+
+
+async def _for_inbound_message(
+    facts: _Facts, org_id: str, data: dict[str, Any]
+) -> list[Notification]:
     if data.get("direction") != Direction.INBOUND.value or not data.get("id"):
         return []
-    ticket = await Ticket.find_one(Ticket.org_id == org_id, Ticket.id == data.get("ticketId"))
-    # By id alone (messages carry no (orgId, _id) index, see inbox/documents); org checked here.
-    message = await Message.find_one(Message.id == data["id"])
-    if ticket is None or message is None or message.org_id != org_id:
+    ticket = facts.ticket(org_id, data.get("ticketId"))
+    message = facts.message(org_id, data["id"])
+    if ticket is None or message is None:
         return []
-    customer = (
-        await Customer.find_one(Customer.org_id == org_id, Customer.id == ticket.customer_id)
-        if ticket.customer_id
-        else None
-    )
+    customer = facts.customer(org_id, ticket.customer_id)
     who = customer.name if customer else message.sender_name
     base = {
         "org_id": org_id,
@@ -146,7 +212,7 @@ async def _for_inbound_message(org_id: str, data: dict[str, Any]) -> list[Notifi
         },
         "source_key": f"{events.MESSAGE_CREATED}:{message.id}",
     }
-    assignee = await _active_user(org_id, ticket.assignee_id)
+    assignee = facts.active_user(org_id, ticket.assignee_id)
     if assignee is not None:
         earlier = await Message.find_one(
             {
@@ -166,8 +232,7 @@ async def _for_inbound_message(org_id: str, data: dict[str, Any]) -> list[Notifi
             ]
         recipients = [assignee]
     else:
-        cursor = User.get_pymongo_collection().find({"orgId": org_id, "isActive": True}, {"_id": 1})
-        recipients = [doc["_id"] async for doc in cursor]
+        recipients = facts.active_users.get(org_id, [])
     return [
         Notification(
             **base,
@@ -179,7 +244,9 @@ async def _for_inbound_message(org_id: str, data: dict[str, Any]) -> list[Notifi
     ]
 
 
-async def _for_assignment(org_id: str, event_id: str, data: dict[str, Any]) -> list[Notification]:
+def _for_assignment(
+    facts: _Facts, org_id: str, event_id: str, data: dict[str, Any]
+) -> list[Notification]:
     assignee_id = data.get("assigneeId")
     assigned_by = data.get("assignedBy") or {}
     if (
@@ -189,7 +256,7 @@ async def _for_assignment(org_id: str, event_id: str, data: dict[str, Any]) -> l
         or assignee_id == assigned_by.get("id")  # assigning yourself needs no telling
     ):
         return []
-    if await _active_user(org_id, assignee_id) is None:
+    if facts.active_user(org_id, assignee_id) is None:
         return []
     subject = data.get("subject") or "A ticket"
     by = f" by {assigned_by['name']}" if assigned_by.get("name") else ""
@@ -211,15 +278,6 @@ async def _for_assignment(org_id: str, event_id: str, data: dict[str, Any]) -> l
             source_key=f"{events.TICKET_ASSIGNED}:{event_id}",
         )
     ]
-
-
-async def _active_user(org_id: str, user_id: str | None) -> str | None:
-    if not user_id:
-        return None
-    found = await User.get_pymongo_collection().find_one(
-        {"_id": user_id, "orgId": org_id, "isActive": True}, {"_id": 1}
-    )
-    return found["_id"] if found else None
 
 
 def _preview(text: str) -> str:

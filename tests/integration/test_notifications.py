@@ -236,3 +236,55 @@ async def test_a_notification_is_pushed_only_to_its_own_user(admin, web_url, htt
             while True:
                 pushed = await next_event(admin_ws, "notification.created", timeout=2.0)
                 assert pushed["data"]["userId"] == admin.user["id"]
+
+
+async def test_a_batch_of_events_notifies_as_its_records_would_one_by_one(admin, web_url, http):
+    from inbox.documents import Notification
+    from inbox.services import notifications as notification_service
+
+    agent = await invite_agent(admin, web_url, http)
+    other = await signup(web_url, http, org="Elsewhere")
+    channel = await mock_channel(admin)
+    await say(admin, channel, "b-1", "Bea", "Is it in stock?")
+    ticket = await first_ticket(admin)
+    [message] = await eventually(lambda: messages_of(admin, ticket["id"]))
+    await wait_notifications(agent, 1)
+    await wait_notifications(admin, 1)  # the worker is done with this message
+    await Notification.find(Notification.org_id == admin.org_id).delete()
+
+    pushed: list[tuple[str, str, dict]] = []
+
+    class Log:
+        async def publish(self, org_id: str, event: str, data: dict) -> str:
+            pushed.append((org_id, event, data))
+            return "1-0"
+
+    def record(org_id: str, event: str, data: dict) -> dict:
+        return {"id": uuid.uuid4().hex, "orgId": org_id, "event": event, "data": data}
+
+    inbound = {"id": message["id"], "ticketId": ticket["id"], "direction": "INBOUND"}
+    batch = [
+        record(admin.org_id, "message.created", inbound),
+        record(other.org_id, "message.created", inbound),  # another org's ids: nothing
+        record(admin.org_id, "ticket.updated", {"id": ticket["id"]}),  # not a notifying event
+        record(
+            admin.org_id,
+            "ticket.assigned",
+            {
+                "id": ticket["id"],
+                "assigneeId": agent.user["id"],
+                "assignedBy": {"id": admin.user["id"], "name": "Ada Admin"},
+            },
+        ),
+    ]
+    made = await notification_service.from_events(Log(), batch)
+
+    assert sorted((n.user_id, n.type.value) for n in made) == sorted(
+        [
+            (admin.user["id"], "NEW_MESSAGE"),
+            (agent.user["id"], "NEW_MESSAGE"),
+            (agent.user["id"], "TICKET_ASSIGNED"),
+        ]
+    )
+    assert [(o, e) for o, e, _ in pushed] == [(admin.org_id, "notification.created")] * 3
+    assert await notification_service.from_events(Log(), batch) == []  # a repeat: none

@@ -70,3 +70,10 @@ async def test_find_one_and_update_keeps_pymongos_meaning(db):
     assert await coll.count_documents({"_id": "d3"}) == 0
     assert await find_one_and_delete(coll, {"_id": "d3"}) is None
     await coll.drop()
+
+
+async def test_a_tickets_messages_are_read_through_an_index(db):
+    from inbox.services.messages import ticket_messages
+
+    ticket = Ticket.model_construct(id="ticket", org_id="org")
+    assert "IXSCAN" in await _plan(ticket_messages(ticket))

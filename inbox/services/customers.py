@@ -228,7 +228,7 @@ def _sighting_update(s: Sighting, now: datetime) -> list[dict[str, Any]]:
         "name": {
             "$cond": [
                 {"$in": [{"$ifNull": ["$name", s.external_id]}, [s.external_id, ""]]},
-                s.profile_name or s.external_id,
+                {"$literal": s.profile_name or s.external_id},
                 "$name",
             ]
         },

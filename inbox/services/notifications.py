@@ -1,6 +1,6 @@
 """Notifications: private notes to one user, made by the stream worker from domain events.
 
-Rules (`from_event`):
+Rules (`from_events`):
 * `message.created`, INBOUND: with an (active) assignee, the assignee gets CUSTOMER_REPLY
   when the ticket already had messages, NEW_MESSAGE when this is its first; an unassigned
   ticket gives every active user of the org a NEW_MESSAGE.
@@ -98,11 +98,6 @@ async def mark_all_read(user: User) -> int:
 # ------------------------------------------------------------------ the worker side
 
 
-async def from_event(publisher: EventPublisher, record: dict[str, Any]) -> list[Notification]:
-    """`from_events` for one record."""
-    return await from_events(publisher, [record])
-
-
 async def from_events(
     publisher: EventPublisher, records: Sequence[dict[str, Any]]
 ) -> list[Notification]:
@@ -111,7 +106,7 @@ async def from_events(
 
     A record is what `FanoutPublisher` puts on the topic: {"id", "orgId", "event", "data"}.
     Returns the notifications created now (none for a repeat)."""
-    wanted = [r for r in records if r.get("orgId") and r.get("event") in _NOTIFYING]
+    wanted = [r for r in records if _may_notify(r)]
     if not wanted:
         return []
     facts = await _Facts.read(wanted)
@@ -132,7 +127,13 @@ async def from_events(
     return created
 
 
-_NOTIFYING = {events.MESSAGE_CREATED, events.TICKET_ASSIGNED}
+def _may_notify(record: dict[str, Any]) -> bool:
+    """Inbound messages and assignments notify; everything else is passed over unread."""
+    if not record.get("orgId"):
+        return False
+    if record.get("event") == events.MESSAGE_CREATED:
+        return (record.get("data") or {}).get("direction") == Direction.INBOUND.value
+    return record.get("event") == events.TICKET_ASSIGNED
 
 
 @dataclass
@@ -147,12 +148,7 @@ class _Facts:
 
     @classmethod
     async def read(cls, records: Sequence[dict[str, Any]]) -> _Facts:
-        inbound = [
-            r.get("data") or {}
-            for r in records
-            if r["event"] == events.MESSAGE_CREATED
-            and (r.get("data") or {}).get("direction") == Direction.INBOUND.value
-        ]
+        inbound = [r.get("data") or {} for r in records if r["event"] == events.MESSAGE_CREATED]
         # By id alone (the embedded engine's fast path); each org is checked when used.
         tickets = await _by_id(Ticket, {d.get("ticketId") for d in inbound})
         messages = await _by_id(Message, {d.get("id") for d in inbound})

@@ -161,7 +161,7 @@ async def test_a_batch_of_first_sightings_makes_and_counts_each_customer_once(
             ChannelType.WHATSAPP,
             wa_id,
             channel,
-            profile_name=f"Sender {wa_id}",
+            profile_name=f"${wa_id[-4:]} Shopper",
             last_message=("$5 off? {x}", at),
         )
 
@@ -178,8 +178,9 @@ async def test_a_batch_of_first_sightings_makes_and_counts_each_customer_once(
     assert first[0][0].id == first[-1][0].id  # the same identity twice: one customer
     stored = await Customer.get_pymongo_collection().find_one({"_id": first[0][0].id})
     assert set(stored["channelIds"]) >= {"channel-a", "channel-b"}
-    assert stored["lastMessage"] == "$5 off? {x}"  # a literal, never a field path
-    assert stored["name"] == f"Sender {senders[0]}"
+    # Texts starting with "$" are stored as they are, never read as field paths.
+    assert stored["lastMessage"] == "$5 off? {x}"
+    assert stored["name"] == f"${senders[0][-4:]} Shopper"
 
     again = await customer_service.for_identities(batch[:2])
     assert [created for _, created in again] == [False, False]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 from beanie import init_beanie
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
@@ -10,6 +12,8 @@ from pymongo.errors import AutoReconnect
 from inbox.config import Settings
 from inbox.documents import ALL_DOCUMENTS
 from inbox.services import customer_rollups, rollups
+
+log = logging.getLogger(__name__)
 
 
 async def connect(settings: Settings) -> AsyncMongoClient:
@@ -36,14 +40,54 @@ _CHANGED_UNIQUE_INDEXES = [
 ]
 
 
+# Indexes no longer declared (Beanie creates indexes but never drops one): each would still
+# cost every write to its collection.
+_RETIRED_INDEXES = [
+    # Replaced by (externalMessageId, channelId, direction): see `Message.Settings`.
+    ("messages", "externalMessageId_1_channelId_1"),
+    # Nothing reads the webhook journal by org.
+    ("webhook_deliveries", "orgId_1_createdAt_-1"),
+]
+
+
 async def _migrate(db: AsyncDatabase) -> None:
     for collection, name in _CHANGED_UNIQUE_INDEXES:
         indexes = await db[collection].index_information()
         if indexes.get(name, {}).get("unique"):
             await db[collection].drop_index(name)
+    for collection, name in _RETIRED_INDEXES:
+        if name in await db[collection].index_information():
+            await db[collection].drop_index(name)
+    await _undouble_messages(db)
     await _backfill_customer_identities(db)
     await rollups.migrate(db)  # orgs whose orders predate the dashboards' rollups
     await customer_rollups.migrate(db)  # orgs whose customers predate the customer rollups
+
+
+async def _undouble_messages(db: AsyncDatabase) -> None:
+    """Data directories from before the unique (channelId, externalMessageId) index existed
+    (Beanie skipped it, see `Message.Settings`) may hold a platform message twice; the later
+    copies go, so that Beanie can create the index. Runs only while the index is missing."""
+    messages = db["messages"]
+    if "channelId_1_externalMessageId_1" in await messages.index_information():
+        return
+    doubled = await messages.aggregate(
+        [
+            {"$match": {"externalMessageId": {"$type": "string"}}},
+            {"$sort": {"createdAt": 1}},
+            {
+                "$group": {
+                    "_id": {"c": "$channelId", "e": "$externalMessageId"},
+                    "ids": {"$push": "$_id"},
+                }
+            },
+            {"$match": {"ids.1": {"$exists": True}}},
+        ]
+    )
+    extra = [i async for group in doubled for i in group["ids"][1:]]
+    if extra:
+        log.warning("removing %d doubled copies of platform messages", len(extra))
+        await messages.delete_many({"_id": {"$in": extra}})
 
 
 async def _backfill_customer_identities(db: AsyncDatabase) -> None:

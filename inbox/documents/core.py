@@ -356,8 +356,16 @@ class Message(_Base):
             IndexModel([("status", ASCENDING), ("updatedAt", ASCENDING)]),
             # Plain twin of the unique index above: the embedded engine's planner skips
             # partial indexes. Serves `{externalMessageId: {$in}}` (threading a batch) and
-            # `{externalMessageId, channelId}` (status receipts).
-            IndexModel([("externalMessageId", ASCENDING), ("channelId", ASCENDING)]),
+            # `{externalMessageId, channelId}` (status receipts). Not the unique index's two
+            # fields alone: Beanie tells indexes apart by their *set* of fields, and of two
+            # with the same set it creates only the last (the unique one went missing).
+            IndexModel(
+                [
+                    ("externalMessageId", ASCENDING),
+                    ("channelId", ASCENDING),
+                    ("direction", ASCENDING),
+                ]
+            ),
             # Analytics: per-org time ranges, and a campaign's messages (delivered/read).
             IndexModel([("orgId", ASCENDING), ("createdAt", ASCENDING)]),
             IndexModel([("metadata.campaignId", ASCENDING)], sparse=True),
@@ -402,7 +410,6 @@ class WebhookDelivery(_Base):
         indexes = [
             # The sweeper's query: unfinished entries not touched for a while.
             IndexModel([("status", ASCENDING), ("updatedAt", ASCENDING)]),
-            IndexModel([("orgId", ASCENDING), ("createdAt", DESCENDING)]),
         ]
 
 

@@ -16,8 +16,21 @@ from beanie.odm.queries.find import FindMany, FindOne
 from pymongo import ReturnDocument
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.collection import AsyncCollection
+from pymongo.errors import BulkWriteError
 
 T = TypeVar("T")
+
+DUPLICATE_KEY = 11000
+
+
+def duplicates_of(exc: BulkWriteError) -> list[dict[str, Any]]:
+    """The write errors of an unordered bulk write, all of them duplicate keys (documents
+    already there: stored before, or by another writer at the same time); `exc` itself is
+    raised again when anything else went wrong."""
+    errors = exc.details.get("writeErrors", [])
+    if any(e.get("code") != DUPLICATE_KEY for e in errors):
+        raise exc
+    return errors
 
 
 async def in_transaction(

@@ -67,7 +67,7 @@ from inbox.documents import (
     TicketStatus,
     utcnow,
 )
-from inbox.documents.queries import find_one_and_update
+from inbox.documents.queries import duplicates_of, find_one_and_update
 from inbox.errors import NotFound
 from inbox.ports import Deps
 from inbox.services import audiences, campaign_context, email_campaigns, identities
@@ -85,7 +85,6 @@ RESOLVE_BATCH = 500
 LEASE_SECONDS = 60.0
 """How long a worker may go without extending its claim on an audience resolution before
 another worker takes it over (it is extended after every batch)."""
-_DUPLICATE_KEY = 11000
 # Campaign messages get ids derived from their recipient: a re-run finds the same message.
 _MESSAGE_NS = uuid.UUID("6f1d4c1e-3b7a-4f4e-9a53-2b7c1f0e8d21")
 _UNSENT = (DeliveryStatus.QUEUED.value, DeliveryStatus.SENDING.value)
@@ -210,9 +209,7 @@ async def _insert_and_hand_off(deps: Deps, campaign: Campaign, docs: list[dict])
         inserted = docs
     except BulkWriteError as exc:
         # Already there (added by hand, or by an earlier run of this resolution): skipped.
-        failed = {e["index"] for e in exc.details.get("writeErrors", [])}
-        if any(e.get("code") != _DUPLICATE_KEY for e in exc.details.get("writeErrors", [])):
-            raise
+        failed = {e["index"] for e in duplicates_of(exc)}
         inserted = [d for i, d in enumerate(docs) if i not in failed]
     if inserted:
         now = utcnow()
@@ -589,9 +586,7 @@ async def _insert_messages(deps: Deps, docs: list[dict[str, Any]]) -> set[str]:
         await coll.insert_many(docs, ordered=False)
         return {d["_id"] for d in docs}
     except BulkWriteError as exc:
-        errors = exc.details.get("writeErrors", [])
-        if any(e.get("code") != _DUPLICATE_KEY for e in errors):
-            raise
+        errors = duplicates_of(exc)
         failed = {e["index"] for e in errors}
         inserted = {d["_id"] for i, d in enumerate(docs) if i not in failed}
         for error in errors:
@@ -697,10 +692,7 @@ async def _open_tickets(
         try:
             await tcoll.insert_many(docs, ordered=False)
         except BulkWriteError as exc:
-            errors = exc.details.get("writeErrors", [])
-            if any(e.get("code") != _DUPLICATE_KEY for e in errors):
-                raise
-            lost = {docs[e["index"]]["openKey"] for e in errors}  # opened meanwhile
+            lost = {docs[e["index"]]["openKey"] for e in duplicates_of(exc)}  # opened meanwhile
         for key, ticket in new.items():
             if key not in lost:
                 tickets[key] = ticket

@@ -33,6 +33,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError
 
 from inbox.documents import Customer, CustomerRollup
+from inbox.documents.queries import duplicates_of
 from inbox.services.rollups import DAY, HOUR, cover, day_id, floor, hour_id
 
 COLLECTION = "customer_rollups"
@@ -199,8 +200,7 @@ async def rebuild(org_id: str, db: AsyncDatabase | None = None) -> None:
         try:
             await rollups.insert_many(batch[i : i + 5_000], ordered=False)
         except BulkWriteError as exc:
-            if any(e.get("code") != 11000 for e in exc.details.get("writeErrors", [])):
-                raise
+            duplicates_of(exc)  # written meanwhile by a concurrent rebuild: the same counts
 
 
 async def migrate(db: AsyncDatabase) -> None:

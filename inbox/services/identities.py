@@ -18,9 +18,8 @@ from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from connectors import sms
 from inbox.documents import ChannelType, Customer, CustomerIdentity, Identity, new_id
+from inbox.documents.queries import duplicates_of
 from inbox.errors import Conflict
-
-_DUPLICATE_KEY = 11000
 
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 
@@ -127,10 +126,7 @@ async def claim_for_new_customers(wanted: Sequence[tuple[str, ChannelType, str]]
             [c.model_dump(by_alias=True) for c in claims], ordered=False
         )
     except BulkWriteError as exc:
-        errors = exc.details.get("writeErrors", [])
-        if any(e.get("code") != _DUPLICATE_KEY for e in errors):
-            raise
-        lost = {e["index"] for e in errors}
+        lost = {e["index"] for e in duplicates_of(exc)}
     owners: list[str | None] = [c.customer_id for c in claims]
     for n in lost:
         owners[n] = None

@@ -35,6 +35,7 @@ from inbox.documents import (
     User,
     utcnow,
 )
+from inbox.documents.queries import duplicates_of
 from inbox.errors import NotFound
 from inbox.ports import EventPublisher
 from inbox.views import NotificationView, notification_view
@@ -42,7 +43,6 @@ from inbox.views import NotificationView, notification_view
 log = logging.getLogger(__name__)
 
 PREVIEW_CHARS = 140
-_DUPLICATE_KEY = 11000
 
 
 # ------------------------------------------------------------------ the API (a user's own)
@@ -288,9 +288,6 @@ async def _insert_new(wanted: list[Notification]) -> list[Notification]:
     try:
         await Notification.insert_many(wanted, ordered=False)
     except BulkWriteError as exc:
-        errors = exc.details.get("writeErrors", [])
-        if any(e.get("code") != _DUPLICATE_KEY for e in errors):
-            raise
-        repeated = {e["index"] for e in errors}
+        repeated = {e["index"] for e in duplicates_of(exc)}
         return [n for i, n in enumerate(wanted) if i not in repeated]
     return wanted

@@ -39,7 +39,7 @@ from inbox.documents import (
     User,
     utcnow,
 )
-from inbox.documents.queries import find_one_and_update
+from inbox.documents.queries import duplicates_of, find_one_and_update
 from inbox.ports import EventPublisher
 from inbox.services import campaigns as campaign_service
 from inbox.services import customers as customer_service
@@ -48,7 +48,6 @@ from inbox.views import customer_view, message_view, ticket_view
 
 log = logging.getLogger(__name__)
 
-_DUPLICATE_KEY = 11000
 
 _RANK = {
     DeliveryStatus.QUEUED: 0,
@@ -277,17 +276,9 @@ async def _insert_messages(messages: dict[int, Message]) -> set[int]:
     try:
         await Message.insert_many([messages[k] for k in keys], ordered=False)
     except BulkWriteError as exc:
-        lost = _duplicates(exc)
+        lost = {e["index"] for e in duplicates_of(exc)}
         return {k for n, k in enumerate(keys) if n not in lost}
     return set(keys)
-
-
-def _duplicates(exc: BulkWriteError) -> set[int]:
-    """Positions refused as duplicates; anything else is re-raised."""
-    errors = exc.details.get("writeErrors", [])
-    if any(e.get("code") != _DUPLICATE_KEY for e in errors):
-        raise exc
-    return {e["index"] for e in errors}
 
 
 async def _open_tickets(
@@ -319,7 +310,7 @@ async def _open_tickets(
             await Ticket.insert_many([new[k] for k in order], ordered=False)
             lost: set[int] = set()
         except BulkWriteError as exc:
-            lost = _duplicates(exc)
+            lost = {e["index"] for e in duplicates_of(exc)}
         for n, key in enumerate(order):
             if n not in lost:
                 tickets[key] = created[key] = new[key]

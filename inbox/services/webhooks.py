@@ -29,6 +29,7 @@ from connectors.base import (
     WebhooksUnsupported,
 )
 from inbox.documents import Channel, WebhookDelivery, utcnow
+from inbox.documents.queries import DUPLICATE_KEY
 from inbox.errors import Forbidden, NotFound, Unauthorized, ValidationFailed
 from inbox.ports import Deps
 from inbox.services import channel_cache
@@ -349,7 +350,7 @@ class _GroupCommit:
                 error = refused.get(n)
                 if error is None:
                     future.set_result(True)
-                elif error.get("code") == _DUPLICATE_KEY:
+                elif error.get("code") == DUPLICATE_KEY:
                     future.set_result(False)
                 else:
                     future.set_exception(WriteError(error.get("errmsg", ""), error.get("code")))
@@ -368,7 +369,6 @@ class _GroupCommit:
         return {}
 
 
-_DUPLICATE_KEY = 11000
 _journals: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _GroupCommit] = (
     weakref.WeakKeyDictionary()
 )

@@ -155,11 +155,14 @@ class _Facts:
         customers = await _by_id(Customer, {t.customer_id for t in tickets.values()})
         orgs = sorted({str(r["orgId"]) for r in records})
         active: dict[str, list[str]] = {org: [] for org in orgs}
+        # By org alone, an index prefix; with `isActive` in the filter the embedded engine
+        # would scan every user.
         cursor = User.get_pymongo_collection().find(
-            {"orgId": {"$in": orgs}, "isActive": True}, {"_id": 1, "orgId": 1}
+            {"orgId": {"$in": orgs}}, {"_id": 1, "orgId": 1, "isActive": 1}
         )
         async for doc in cursor:
-            active[doc["orgId"]].append(doc["_id"])
+            if doc.get("isActive"):
+                active[doc["orgId"]].append(doc["_id"])
         return cls(tickets, messages, customers, active)
 
     def ticket(self, org_id: str, ticket_id: Any) -> Ticket | None:
@@ -188,7 +191,7 @@ async def _by_id(document: Any, ids: set[Any]) -> dict[str, Any]:
 async def _for_inbound_message(
     facts: _Facts, org_id: str, data: dict[str, Any]
 ) -> list[Notification]:
-    if data.get("direction") != Direction.INBOUND.value or not data.get("id"):
+    if not data.get("id"):  # inbound only: `_may_notify` passed over the rest
         return []
     ticket = facts.ticket(org_id, data.get("ticketId"))
     message = facts.message(org_id, data["id"])

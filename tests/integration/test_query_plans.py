@@ -77,3 +77,10 @@ async def test_a_tickets_messages_are_read_through_an_index(db):
 
     ticket = Ticket.model_construct(id="ticket", org_id="org")
     assert "IXSCAN" in await _plan(ticket_messages(ticket))
+
+
+async def test_the_users_of_a_batchs_orgs_are_read_through_an_index(db):
+    from inbox.documents import User
+
+    # What the notifications agent asks (activity is checked on the documents read).
+    assert "IXSCAN" in await _plan(User.find({"orgId": {"$in": ["org-a", "org-b"]}}))

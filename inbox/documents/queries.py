@@ -1,17 +1,23 @@
-"""Queries shaped for the embedded MongoDB-protocol server: flat filters, and no findAndModify.
+"""Queries shaped for the embedded MongoDB-protocol server: flat filters, short `$in` lists,
+and no findAndModify.
 
 Beanie joins the conditions of `find(A == x, B == y)` as `{"$and": [{A: x}, {B: y}]}`. The
 embedded MongoDB-protocol server plans an index only for a filter whose fields an index covers
 and never looks inside `$and`, so every such query scanned its whole collection (measured: 214 ms
 against 1.2 ms at 20,000 documents). `{A: x, B: y}` means the same, so the conditions are merged
 into one document whenever they name different fields.
+
+It also matches each document it fetches for `{field: {"$in": values}}` against the values one
+by one, so one `$in` of n values costs n² (measured, by `_id`: 1.6 ms per document at 3,000
+ids in one query, 0.06 ms at 50). `find_in`, `by_id` and `update_in` send long lists in chunks.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable, Iterator
 from typing import Any, TypeVar
 
+from beanie import Document
 from beanie.odm.queries.find import FindMany, FindOne
 from pymongo import ReturnDocument
 from pymongo.asynchronous.client_session import AsyncClientSession
@@ -19,8 +25,70 @@ from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import BulkWriteError
 
 T = TypeVar("T")
+D = TypeVar("D", bound=Document)
 
 DUPLICATE_KEY = 11000
+# Values per `$in` (see the module docstring): past ~50 the quadratic match outweighs the
+# fixed cost of one more command (~0.6 ms).
+IN_CHUNK = 50
+
+
+def chunked(values: Iterable[T], size: int = IN_CHUNK) -> Iterator[list[T]]:
+    """`values` without repeats, in lists of at most `size`, in their first order."""
+    unique = list(dict.fromkeys(values))
+    for start in range(0, len(unique), size):
+        yield unique[start : start + size]
+
+
+async def find_in(
+    collection: AsyncCollection,
+    field: str,
+    values: Iterable[Any],
+    projection: dict[str, Any] | None = None,
+    *,
+    session: AsyncClientSession | None = None,
+) -> list[dict[str, Any]]:
+    """The documents whose `field` is one of `values`, read `IN_CHUNK` values at a time."""
+    found: list[dict[str, Any]] = []
+    for part in chunked(values):
+        cursor = collection.find({field: {"$in": part}}, projection, session=session)
+        found.extend(await cursor.to_list(None))
+    return found
+
+
+async def by_id(
+    collection: AsyncCollection,
+    ids: Iterable[Any],
+    projection: dict[str, Any] | None = None,
+    *,
+    session: AsyncClientSession | None = None,
+) -> dict[Any, dict[str, Any]]:
+    """Documents by `_id` (the embedded engine's fast path: the caller checks the org)."""
+    wanted = [i for i in ids if i is not None]
+    docs = await find_in(collection, "_id", wanted, projection, session=session)
+    return {d["_id"]: d for d in docs}
+
+
+async def models_by_id(model: type[D], ids: Iterable[Any]) -> dict[str, D]:
+    """`by_id`, validated as `model`."""
+    docs = await by_id(model.get_pymongo_collection(), (str(i) for i in ids if i))
+    return {str(k): model.model_validate(d) for k, d in docs.items()}
+
+
+async def update_in(
+    collection: AsyncCollection,
+    ids: Iterable[Any],
+    update: dict[str, Any],
+    *,
+    session: AsyncClientSession | None = None,
+) -> int:
+    """`update_many` of the documents with these `_id`s, `IN_CHUNK` at a time; how many
+    matched."""
+    matched = 0
+    for part in chunked(ids):
+        result = await collection.update_many({"_id": {"$in": part}}, update, session=session)
+        matched += result.matched_count
+    return matched
 
 
 def duplicates_of(exc: BulkWriteError) -> list[dict[str, Any]]:

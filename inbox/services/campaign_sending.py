@@ -67,7 +67,13 @@ from inbox.documents import (
     TicketStatus,
     utcnow,
 )
-from inbox.documents.queries import duplicates_of, find_one_and_update
+from inbox.documents.queries import (
+    by_id,
+    duplicates_of,
+    find_in,
+    find_one_and_update,
+    models_by_id,
+)
 from inbox.errors import NotFound
 from inbox.ports import Deps
 from inbox.services import audiences, campaign_context, email_campaigns, identities
@@ -287,7 +293,7 @@ async def send_phase(
     if not wanted:
         return None
     rcoll = CampaignRecipient.get_pymongo_collection()
-    found = await rcoll.find({"_id": {"$in": list(wanted)}}).to_list(None)
+    found = list((await by_id(rcoll, wanted)).values())
     pending = [
         d
         for d in found
@@ -296,8 +302,8 @@ async def send_phase(
     ]
     if not pending:
         return None  # done already: redelivered records
-    campaigns = await _by_id(Campaign, {d["campaignId"] for d in pending})
-    channels = await _by_id(Channel, {c.channel_id for c in campaigns.values()})
+    campaigns = await models_by_id(Campaign, {d["campaignId"] for d in pending})
+    channels = await models_by_id(Channel, {c.channel_id for c in campaigns.values()})
     jobs: list[_Job] = []
     for doc in pending:
         campaign = campaigns.get(doc["campaignId"])
@@ -321,7 +327,7 @@ async def send_phase(
         jobs.append(job)
 
     live = [j for j in jobs if j.error is None]
-    stored = await _docs_by_id(Message, [j.message_id for j in live])
+    stored = await by_id(Message.get_pymongo_collection(), [j.message_id for j in live])
     for job in live:
         job.stored = job.message = stored.get(job.message_id)
     fresh = [j for j in live if j.stored is None]
@@ -342,25 +348,13 @@ async def store_phase(deps: Deps, sent: SentBatch) -> None:
     await _settle(sent.jobs)
 
 
-async def _by_id(model: Any, ids: set[str]) -> dict[str, Any]:
-    if not ids:
-        return {}
-    return {d.id: d for d in await model.find({"_id": {"$in": list(ids)}}).to_list()}
-
-
-async def _docs_by_id(model: Any, ids: list[str]) -> dict[str, dict[str, Any]]:
-    if not ids:
-        return {}
-    docs = await model.get_pymongo_collection().find({"_id": {"$in": ids}}).to_list(None)
-    return {d["_id"]: d for d in docs}
-
-
 async def _find_customers(jobs: list[_Job]) -> None:
     """The customer of each job: the audience's (by id), else whoever holds the contact's
     identity, else a new customer for a contact seen for the first time (which also makes
     them known on the channel, as for an inbound message)."""
-    known = await _docs_by_id(
-        Customer, list({j.recipient["customerId"] for j in jobs if j.recipient.get("customerId")})
+    known = await by_id(
+        Customer.get_pymongo_collection(),
+        [j.recipient["customerId"] for j in jobs if j.recipient.get("customerId")],
     )
     for job in jobs:
         org_id, kind = job.campaign.org_id, job.channel.type
@@ -519,7 +513,9 @@ async def _store(deps: Deps, jobs: list[_Job]) -> None:
     inserted = await _insert_messages(deps, list(docs.values()))
     for job in jobs:
         job.message = docs[job.message_id] if job.message_id in inserted else None
-    theirs = await _docs_by_id(Message, [j.message_id for j in jobs if j.message is None])
+    theirs = await by_id(
+        Message.get_pymongo_collection(), [j.message_id for j in jobs if j.message is None]
+    )
     for job in jobs:
         job.message = job.message or theirs.get(job.message_id)
 
@@ -663,7 +659,7 @@ async def _open_tickets(
         missing = [k for k in keys if k not in tickets]
         if not missing:
             break
-        for doc in await tcoll.find({"openKey": {"$in": missing}}).to_list(None):
+        for doc in await find_in(tcoll, "openKey", missing):
             tickets[doc["openKey"]] = Ticket.model_validate(doc)
         new = {}
         for key in missing:

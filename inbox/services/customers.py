@@ -31,7 +31,7 @@ from inbox.documents import (
     User,
     utcnow,
 )
-from inbox.documents.queries import find_one_and_delete, in_transaction
+from inbox.documents.queries import by_id, find_one_and_delete, in_transaction
 from inbox.errors import Conflict, NotFound, ValidationFailed
 from inbox.ports import EventPublisher
 from inbox.services import audit, customer_rollups, identities, ticket_counts
@@ -262,8 +262,7 @@ async def _update_known(
         ],
         ordered=False,
     )
-    ids = sorted(set(owners.values()))
-    return {doc["_id"]: doc async for doc in coll.find({"_id": {"$in": ids}})}
+    return await by_id(coll, sorted(set(owners.values())))
 
 
 async def _upsert_counted(
@@ -290,7 +289,7 @@ async def _upsert_counted(
         for org_id, count in per_org.items():
             await customer_rollups.customer_added(org_id, now, session, count=count)
         ids = sorted({customer_id for _, customer_id, _ in items})
-        found = {d["_id"]: d async for d in coll.find({"_id": {"$in": ids}}, session=session)}
+        found = await by_id(coll, ids, session=session)
         return found, created
 
     docs, created = await in_transaction(coll, work)

@@ -18,7 +18,7 @@ from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from connectors import sms
 from inbox.documents import ChannelType, Customer, CustomerIdentity, Identity, new_id
-from inbox.documents.queries import duplicates_of
+from inbox.documents.queries import by_id, duplicates_of
 from inbox.errors import Conflict
 
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
@@ -92,13 +92,10 @@ async def owners_of(wanted: Sequence[tuple[str, ChannelType, str]]) -> list[str 
     keys = [CustomerIdentity.key(*w) for w in wanted]
     found = {key: owner for key in keys if (owner := _owners.get(key)) is not None}
     missing = sorted(set(keys) - set(found))
-    if missing:
-        cursor = CustomerIdentity.get_pymongo_collection().find(
-            {"_id": {"$in": missing}}, {"customerId": 1}
-        )
-        async for doc in cursor:
-            found[doc["_id"]] = doc["customerId"]
-            _owners.put(doc["_id"], doc["customerId"])
+    coll = CustomerIdentity.get_pymongo_collection()
+    for key, doc in (await by_id(coll, missing, {"customerId": 1})).items():
+        found[key] = doc["customerId"]
+        _owners.put(key, doc["customerId"])
     return [found.get(key) for key in keys]
 
 

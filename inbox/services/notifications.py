@@ -35,7 +35,7 @@ from inbox.documents import (
     User,
     utcnow,
 )
-from inbox.documents.queries import duplicates_of
+from inbox.documents.queries import duplicates_of, models_by_id
 from inbox.errors import NotFound
 from inbox.ports import EventPublisher
 from inbox.views import NotificationView, notification_view
@@ -150,9 +150,9 @@ class _Facts:
     async def read(cls, records: Sequence[dict[str, Any]]) -> _Facts:
         inbound = [r.get("data") or {} for r in records if r["event"] == events.MESSAGE_CREATED]
         # By id alone (the embedded engine's fast path); each org is checked when used.
-        tickets = await _by_id(Ticket, {d.get("ticketId") for d in inbound})
-        messages = await _by_id(Message, {d.get("id") for d in inbound})
-        customers = await _by_id(Customer, {t.customer_id for t in tickets.values()})
+        tickets = await models_by_id(Ticket, {d.get("ticketId") for d in inbound})
+        messages = await models_by_id(Message, {d.get("id") for d in inbound})
+        customers = await models_by_id(Customer, {t.customer_id for t in tickets.values()})
         orgs = sorted({str(r["orgId"]) for r in records})
         active: dict[str, list[str]] = {org: [] for org in orgs}
         # By org alone, an index prefix; with `isActive` in the filter the embedded engine
@@ -179,13 +179,6 @@ class _Facts:
 
     def active_user(self, org_id: str, user_id: str | None) -> str | None:
         return user_id if user_id and user_id in self.active_users.get(org_id, []) else None
-
-
-async def _by_id(document: Any, ids: set[Any]) -> dict[str, Any]:
-    wanted = sorted(str(i) for i in ids if i)
-    if not wanted:
-        return {}
-    return {d.id: d for d in await document.find({"_id": {"$in": wanted}}).to_list()}
 
 
 async def _for_inbound_message(

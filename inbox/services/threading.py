@@ -39,7 +39,7 @@ from inbox.documents import (
     User,
     utcnow,
 )
-from inbox.documents.queries import duplicates_of, find_one_and_update
+from inbox.documents.queries import duplicates_of, find_in, find_one_and_update, models_by_id
 from inbox.ports import EventPublisher
 from inbox.services import campaigns as campaign_service
 from inbox.services import customers as customer_service
@@ -165,7 +165,7 @@ async def apply_messages(
     if not announced:
         return results
     new_tickets = {t.id: t for t in created.values()}
-    existing = await _tickets_by_id(set(announced) - set(new_tickets))
+    existing = list((await models_by_id(Ticket, set(announced) - set(new_tickets))).values())
     views = await _ticket_views(
         [*existing, *new_tickets.values()],
         {item.channel.id: item.channel for item in batch},
@@ -214,8 +214,7 @@ async def _stored_messages(batch: Sequence[Incoming]) -> dict[tuple[str, str], M
     ids = sorted({item.message.external_message_id for item in batch})
     channel_ids = {item.channel.id for item in batch}
     found: dict[tuple[str, str], Message] = {}
-    cursor = Message.get_pymongo_collection().find({"externalMessageId": {"$in": ids}})
-    async for doc in cursor:
+    for doc in await find_in(Message.get_pymongo_collection(), "externalMessageId", ids):
         if doc.get("channelId") in channel_ids:
             m = Message.model_validate(doc)
             found[(m.channel_id, m.external_message_id or "")] = m
@@ -297,7 +296,8 @@ async def _open_tickets(
         if not todo:
             break
         keys = {ticket_service.open_key(*key): key for key in todo}
-        for t in await Ticket.find({"openKey": {"$in": list(keys)}}).to_list():
+        for doc in await find_in(Ticket.get_pymongo_collection(), "openKey", keys):
+            t = Ticket.model_validate(doc)
             tickets[keys[t.open_key or ""]] = t
             todo.pop(keys[t.open_key or ""], None)
         if not todo:
@@ -385,12 +385,6 @@ async def _touch_tickets(by_ticket: dict[str, list[Message]]) -> None:
     await Ticket.get_pymongo_collection().bulk_write(ops, ordered=False)
 
 
-async def _tickets_by_id(ids: set[str]) -> list[Ticket]:
-    if not ids:
-        return []
-    return await Ticket.find({"_id": {"$in": sorted(ids)}}).to_list()
-
-
 async def _ticket_views(
     tickets: list[Ticket],
     channels: dict[str, Channel],
@@ -400,15 +394,8 @@ async def _ticket_views(
     (one query each for the whole batch)."""
     known = {c.id: c for c in customers.values()}
     missing = {t.customer_id for t in tickets if t.customer_id and t.customer_id not in known}
-    if missing:
-        for c in await Customer.find({"_id": {"$in": sorted(missing)}}).to_list():
-            known[c.id] = c
-    assignee_ids = sorted({t.assignee_id for t in tickets if t.assignee_id})
-    users = (
-        {u.id: u for u in await User.find({"_id": {"$in": assignee_ids}}).to_list()}
-        if assignee_ids
-        else {}
-    )
+    known.update(await models_by_id(Customer, missing))
+    users = await models_by_id(User, {t.assignee_id for t in tickets if t.assignee_id})
     return {
         t.id: ticket_view(
             t,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from inbox.documents import Customer, Ticket
@@ -84,3 +85,42 @@ async def test_the_users_of_a_batchs_orgs_are_read_through_an_index(db):
 
     # What the notifications agent asks (activity is checked on the documents read).
     assert "IXSCAN" in await _plan(User.find({"orgId": {"$in": ["org-a", "org-b"]}}))
+
+
+async def test_lookups_by_more_values_than_one_in_list_find_each_document_once(db):
+    from inbox.documents.queries import IN_CHUNK, by_id, find_in, models_by_id, update_in
+
+    coll = Ticket.get_pymongo_collection().database["in_probe"]
+    count = IN_CHUNK * 2 + 7
+    await coll.insert_many([{"_id": f"d{i}", "key": f"k{i}", "n": i} for i in range(count)])
+    wanted = [f"d{i}" for i in range(count)] + ["d0", "d1", "missing"]  # repeats, an unknown
+
+    found = await by_id(coll, wanted)
+    assert sorted(found) == sorted(f"d{i}" for i in range(count))
+    assert found["d5"]["n"] == 5
+
+    by_key = await find_in(coll, "key", [f"k{i}" for i in range(count)] * 2, {"n": 1})
+    assert sorted(d["n"] for d in by_key) == list(range(count))
+    assert set(by_key[0]) == {"_id", "n"}  # the projection holds in every chunk
+
+    matched = await update_in(coll, wanted[: IN_CHUNK + 3], {"$set": {"seen": True}})
+    assert matched == IN_CHUNK + 3
+    assert await coll.count_documents({"seen": True}) == IN_CHUNK + 3
+
+    assert await by_id(coll, []) == {} and await update_in(coll, [], {"$set": {"x": 1}}) == 0
+    await Ticket.get_pymongo_collection().insert_many(
+        [
+            {
+                "_id": f"t{i}",
+                "orgId": "org",
+                "channelId": "ch",
+                "externalThreadId": f"th{i}",
+                "subject": "s",
+                "lastActivityAt": datetime(2026, 12, 1, tzinfo=UTC),
+            }
+            for i in range(IN_CHUNK + 1)
+        ]
+    )
+    tickets = await models_by_id(Ticket, [f"t{i}" for i in range(IN_CHUNK + 1)] + [None, ""])
+    assert len(tickets) == IN_CHUNK + 1 and all(isinstance(t, Ticket) for t in tickets.values())
+    assert tickets["t3"].external_thread_id == "th3"

@@ -50,6 +50,10 @@ class Settings:
     worker_heartbeat_seconds: float = 5.0
     # Conversations a worker threads at once (each conversation's records stay in order).
     worker_concurrency: int = 8
+    # Inbound records a worker threads together at most. A worker that is behind takes all
+    # it has (up to this), so each conversation's customer and ticket are written once for
+    # many of its messages; one that keeps up gets a few at a time and adds no delay.
+    worker_batch_size: int = 2000
     # Campaign sends per second per channel, shared by all workers (WhatsApp's default 80/s).
     campaign_rate_per_second: float = 80.0
     # The same for EMAIL channels: SMTP relays take far more than chat platforms (set it to

@@ -106,16 +106,12 @@ def create_app(settings: Settings) -> tuple[faust.App, WorkerContext]:
     async def thread_inbound(stream: faust.StreamT) -> None:
         deps = await ctx.deps()
         channels = _Channels()
-        async for batch in stream.take(200, within=0.02):
+        async for batch in stream.take(max(1, settings.worker_batch_size), within=0.02):
             await ctx.mark_inbound_busy()
             records = _parse_all(batch, InboundRecord)
             finished = await _thread_batch(deps, channels, records, settings.worker_concurrency)
-            # Only finished events are marked done (one command for the batch); the rest
-            # stay for the sweeper.
-            done: dict[str, list[int]] = defaultdict(list)
-            for r in finished:
-                done[r.delivery_id].append(r.index)
-            await _retrying(lambda d=done: webhook_service.mark_done(d))
+            # Only finished events are marked done; the rest stay for the sweeper.
+            await _retrying(lambda f=finished: webhook_service.mark_done(f))
 
     @app.agent(outbound_topic)
     async def send_outbound(stream: faust.StreamT) -> None:

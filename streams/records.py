@@ -15,6 +15,9 @@ class InboundRecord(BaseModel):
     org_id: str
     channel_id: str
     event: InboundEvent
+    event_count: int | None = None
+    """How many events the delivery has (None on records written before it was carried):
+    the worker can tell a delivery it finishes from one it only advances."""
 
     @property
     def source(self) -> str:

@@ -12,8 +12,9 @@ import hmac
 import json
 import logging
 import weakref
-from collections.abc import Collection, Mapping
-from datetime import timedelta
+from collections import defaultdict
+from collections.abc import Iterable
+from datetime import datetime, timedelta
 from typing import Any
 
 from pymongo import UpdateOne
@@ -29,7 +30,7 @@ from connectors.base import (
     WebhooksUnsupported,
 )
 from inbox.documents import Channel, WebhookDelivery, utcnow
-from inbox.documents.queries import DUPLICATE_KEY
+from inbox.documents.queries import DUPLICATE_KEY, update_in
 from inbox.errors import Forbidden, NotFound, Unauthorized, ValidationFailed
 from inbox.ports import Deps
 from inbox.services import channel_cache
@@ -227,44 +228,74 @@ async def hand_off(
             org_id=channel.org_id,
             channel_id=channel.id,
             event=event,
+            event_count=len(events),
         )
         await deps.stream.send(
             topic, thread_key(channel.id, event.thread_id), record.model_dump(mode="json")
         )
 
 
-async def mark_done(done: Mapping[str, Collection[int]]) -> None:
-    """Record the finished events of many deliveries in one command.
+async def mark_done(finished: Iterable[InboundRecord]) -> None:
+    """Record the finished events of a stream batch in the journal, in as few commands as
+    there are distinct shapes of work.
 
-    Per delivery, one atomic pipeline update adds the indexes and, once every event is
-    done, moves it to PROCESSED (by `_id` alone: an indexed point lookup)."""
-    if not done:
+    A delivery whose every event is among `finished` (the usual case: one message, one
+    record) is simply PROCESSED: deliveries alike are set in one `update_many` by `_id`
+    (an update costs the embedded engine several times an insert, and an aggregation
+    pipeline more again). A delivery only advanced, or one whose records do not say how many
+    events it has, gets an atomic pipeline update that adds its indexes and moves it to
+    PROCESSED once all are done.
+    """
+    indexes: dict[str, set[int]] = defaultdict(set)
+    counts: dict[str, int | None] = {}
+    for r in finished:
+        indexes[r.delivery_id].add(r.index)
+        counts[r.delivery_id] = r.event_count
+    if not indexes:
         return
     now = utcnow()
+    complete: dict[tuple[int, ...], list[str]] = defaultdict(list)
+    partial: dict[str, set[int]] = {}
+    for delivery_id, done in indexes.items():
+        count = counts[delivery_id]
+        if count is not None and done == set(range(count)):
+            complete[tuple(sorted(done))].append(delivery_id)
+        else:
+            partial[delivery_id] = done
+    coll = WebhookDelivery.get_pymongo_collection()
+    for done_events, ids in complete.items():
+        await update_in(
+            coll,
+            ids,
+            {"$set": {"status": "PROCESSED", "doneEvents": list(done_events), "updatedAt": now}},
+        )
+    if partial:
+        await coll.bulk_write(
+            [_advance(delivery_id, done, now) for delivery_id, done in partial.items()],
+            ordered=False,
+        )
+
+
+def _advance(delivery_id: str, done: set[int], now: datetime) -> UpdateOne:
+    """Adds `done` to a delivery's finished events; PROCESSED once they are all there."""
     all_done = {
         "$and": [
             {"$eq": ["$status", "RECEIVED"]},
             {"$gte": [{"$size": "$doneEvents"}, {"$ifNull": ["$eventCount", 0]}]},
         ]
     }
-    ops = [
-        UpdateOne(
-            {"_id": delivery_id},
-            [
-                {
-                    "$set": {
-                        "doneEvents": {
-                            "$setUnion": [{"$ifNull": ["$doneEvents", []]}, sorted(set(indexes))]
-                        },
-                        "updatedAt": now,
-                    }
-                },
-                {"$set": {"status": {"$cond": [all_done, "PROCESSED", "$status"]}}},
-            ],
-        )
-        for delivery_id, indexes in done.items()
-    ]
-    await WebhookDelivery.get_pymongo_collection().bulk_write(ops, ordered=False)
+    return UpdateOne(
+        {"_id": delivery_id},
+        [
+            {
+                "$set": {
+                    "doneEvents": {"$setUnion": [{"$ifNull": ["$doneEvents", []]}, sorted(done)]},
+                    "updatedAt": now,
+                }
+            },
+            {"$set": {"status": {"$cond": [all_done, "PROCESSED", "$status"]}}},
+        ],
+    )
 
 
 async def record_error(delivery_id: str, index: int, reason: str) -> None:
@@ -306,7 +337,7 @@ async def redeliver_stale(deps: Deps, limit: int = 500) -> int:
         count += len(todo)
     handed = [d.id for d in stale if channels.get(d.channel_id) is not None]
     if handed:
-        await coll.update_many({"_id": {"$in": handed}}, {"$set": {"updatedAt": utcnow()}})
+        await update_in(coll, handed, {"$set": {"updatedAt": utcnow()}})
     return count
 
 

@@ -37,6 +37,7 @@ from aiohttp import web
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from inbox.coalescing import Coalescer
 from inbox.config import Settings
 from inbox.errors import Unauthorized
 from inbox.security import read_access_token
@@ -57,46 +58,63 @@ REDIS_TIMEOUT_SECONDS = 1.0
 # At most one "Redis is down" warning per this many seconds, not one per request.
 WARN_EVERY_SECONDS = 30.0
 
-# KEYS: one sorted set per limit that applies. ARGV: window (ms), a unique member suffix,
-# then one limit per key. Members are request times (score = ms from Redis' own clock, so
-# every web process shares one clock). A request is recorded in every set, or in none when
-# any set is full; the answer describes the tightest set: allowed, limit, remaining, and
-# ms until its oldest entry leaves the window.
+# Several requests' checks in one script, each as if it ran alone, in order. ARGV: window
+# (ms), the number of requests, then per request: how many keys it has, a unique member
+# suffix and one limit per key; KEYS: every request's keys, one request after another.
+# Members are request times (score = ms from Redis' own clock, so every web process shares
+# one clock). A request is recorded in every one of its sets, or in none when any is full;
+# its answer (four numbers per request) describes the tightest set: allowed, limit,
+# remaining, and ms until its oldest entry leaves the window.
 _SLIDING_WINDOW = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local window = tonumber(ARGV[1])
-local counts, oldest = {}, {}
-local refused, retry = false, 0
-for i, key in ipairs(KEYS) do
-  local limit = tonumber(ARGV[2 + i])
-  redis.call('ZREMRANGEBYSCORE', key, '-inf', now - window)
-  counts[i] = redis.call('ZCARD', key)
-  local first = redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')
-  oldest[i] = first[2] and tonumber(first[2]) or now
-  if counts[i] >= limit then
-    refused = true
-    retry = math.max(retry, oldest[i] + window - now)
+local out = {}
+local k, a = 1, 3
+for r = 1, tonumber(ARGV[2]) do
+  local n, member = tonumber(ARGV[a]), now .. '-' .. ARGV[a + 1]
+  local keys, limits, counts, oldest = {}, {}, {}, {}
+  for i = 1, n do
+    keys[i], limits[i] = KEYS[k + i - 1], tonumber(ARGV[a + 1 + i])
+  end
+  k, a = k + n, a + 2 + n
+  local refused, retry = false, 0
+  for i = 1, n do
+    redis.call('ZREMRANGEBYSCORE', keys[i], '-inf', now - window)
+    counts[i] = redis.call('ZCARD', keys[i])
+    local first = redis.call('ZRANGE', keys[i], 0, 0, 'WITHSCORES')
+    oldest[i] = first[2] and tonumber(first[2]) or now
+    if counts[i] >= limits[i] then
+      refused = true
+      retry = math.max(retry, oldest[i] + window - now)
+    end
+  end
+  if refused then
+    local tightest = 1
+    for i = 1, n do
+      if counts[i] >= limits[i] then tightest = i end
+    end
+    table.insert(out, 0)
+    table.insert(out, limits[tightest])
+    table.insert(out, 0)
+    table.insert(out, retry)
+  else
+    local best, best_remaining, best_reset = 1, nil, 0
+    for i = 1, n do
+      redis.call('ZADD', keys[i], now, member)
+      redis.call('PEXPIRE', keys[i], window)
+      local remaining = limits[i] - counts[i] - 1
+      if best_remaining == nil or remaining < best_remaining then
+        best, best_remaining, best_reset = i, remaining, oldest[i] + window - now
+      end
+    end
+    table.insert(out, 1)
+    table.insert(out, limits[best])
+    table.insert(out, best_remaining)
+    table.insert(out, best_reset)
   end
 end
-if refused then
-  local tightest = 1
-  for i = 1, #KEYS do
-    if counts[i] >= tonumber(ARGV[2 + i]) then tightest = i end
-  end
-  return {0, tonumber(ARGV[2 + tightest]), 0, retry}
-end
-local best, best_remaining, best_reset = 1, nil, 0
-for i, key in ipairs(KEYS) do
-  local limit = tonumber(ARGV[2 + i])
-  redis.call('ZADD', key, now, now .. '-' .. ARGV[2])
-  redis.call('PEXPIRE', key, window)
-  local remaining = limit - counts[i] - 1
-  if best_remaining == nil or remaining < best_remaining then
-    best, best_remaining, best_reset = i, remaining, oldest[i] + window - now
-  end
-end
-return {1, tonumber(ARGV[2 + best]), best_remaining, best_reset}
+return out
 """
 
 
@@ -124,25 +142,37 @@ class Bucket:
 
 
 class RateLimiter:
-    """Checks and records requests against one or more buckets in one atomic script."""
+    """Checks and records requests against one or more buckets each, atomically per request.
+
+    Requests that arrive while a check is in flight go to Redis together in the next one
+    (`Coalescer`): one script call answers them all, in arrival order, exactly as separate
+    calls would have."""
 
     def __init__(self, redis: Redis, window_seconds: float):
         self.redis = redis
         self.window_ms = max(1, int(window_seconds * 1000))
         self._script = redis.register_script(_SLIDING_WINDOW)
+        self._checks: Coalescer[list[Bucket], Decision] = Coalescer(self._hit_all)
 
     async def hit(self, buckets: list[Bucket]) -> Decision:
-        raw = await self._script(
-            keys=[b.key for b in buckets],
-            args=[self.window_ms, uuid.uuid4().hex[:12], *(b.limit for b in buckets)],
-        )
-        allowed, limit, remaining, reset_ms = (int(x) for x in raw)
-        return Decision(
-            allowed=bool(allowed),
-            limit=limit,
-            remaining=remaining,
-            reset_seconds=max(1, math.ceil(reset_ms / 1000)),
-        )
+        return await self._checks.submit(buckets)
+
+    async def _hit_all(self, requests: list[list[Bucket]]) -> list[Decision]:
+        keys: list[str] = []
+        args: list[Any] = [self.window_ms, len(requests)]
+        for buckets in requests:
+            keys.extend(b.key for b in buckets)
+            args.extend([len(buckets), uuid.uuid4().hex[:12], *(b.limit for b in buckets)])
+        raw = [int(x) for x in await self._script(keys=keys, args=args)]
+        return [
+            Decision(
+                allowed=bool(raw[i]),
+                limit=raw[i + 1],
+                remaining=raw[i + 2],
+                reset_seconds=max(1, math.ceil(raw[i + 3] / 1000)),
+            )
+            for i in range(0, len(raw), 4)
+        ]
 
 
 def client_ip(request: web.Request, trusted_hops: int) -> str:

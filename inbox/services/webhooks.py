@@ -29,6 +29,7 @@ from connectors.base import (
     WebhookRequest,
     WebhooksUnsupported,
 )
+from inbox.coalescing import Coalescer
 from inbox.documents import Channel, WebhookDelivery, utcnow
 from inbox.documents.queries import DUPLICATE_KEY, update_in
 from inbox.errors import Forbidden, NotFound, Unauthorized, ValidationFailed
@@ -119,7 +120,7 @@ async def accept(
         event_count=len(events),
         errors=errors,
     )
-    if not await _journal().insert(entry):
+    if not await _journal().submit(entry):
         return reply  # a redelivery of a body we already hold: it is (or will be) threaded once
     await hand_off(deps, channel, entry["_id"], events, indexes=range(len(events)))
     return reply
@@ -341,74 +342,37 @@ async def redeliver_stale(deps: Deps, limit: int = 500) -> int:
     return count
 
 
-class _GroupCommit:
-    """Journal inserts of concurrent requests, written together in one command.
-
-    A request's insert joins the batch being collected; one writer task at a time sends a
-    batch (`insert_many`, unordered) and then the next, so under load each command carries
-    every request that arrived while the previous one was written, and an idle server adds
-    no delay. Each request still gets its answer only once its own document is stored:
-    True when new, False when the body was journaled before (a redelivery), or the error.
-    """
-
-    MAX_BATCH = 500
-
-    def __init__(self) -> None:
-        self._pending: list[tuple[dict[str, Any], asyncio.Future[bool]]] = []
-        self._writer: asyncio.Task[None] | None = None
-
-    async def insert(self, entry: dict[str, Any]) -> bool:
-        future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
-        self._pending.append((entry, future))
-        if self._writer is None or self._writer.done():
-            self._writer = asyncio.create_task(self._write_all())
-        return await future
-
-    async def _write_all(self) -> None:
-        while self._pending:
-            batch = self._pending[: self.MAX_BATCH]
-            del self._pending[: self.MAX_BATCH]
-            try:
-                refused = await self._write(batch)
-            except Exception as exc:  # noqa: BLE001 - each waiting request gets the error
-                for _, future in batch:
-                    if not future.done():
-                        future.set_exception(exc)
-                continue
-            for n, (_, future) in enumerate(batch):
-                if future.done():  # the request went away meanwhile
-                    continue
-                error = refused.get(n)
-                if error is None:
-                    future.set_result(True)
-                elif error.get("code") == DUPLICATE_KEY:
-                    future.set_result(False)
-                else:
-                    future.set_exception(WriteError(error.get("errmsg", ""), error.get("code")))
-
-    @staticmethod
-    async def _write(
-        batch: list[tuple[dict[str, Any], asyncio.Future[bool]]],
-    ) -> dict[int, dict[str, Any]]:
-        """Write errors by position in the batch (none when all were stored)."""
-        try:
-            await WebhookDelivery.get_pymongo_collection().insert_many(
-                [entry for entry, _ in batch], ordered=False
-            )
-        except BulkWriteError as exc:
-            return {e["index"]: e for e in exc.details.get("writeErrors", [])}
-        return {}
+async def _insert_journal_entries(entries: list[dict[str, Any]]) -> list[bool | BaseException]:
+    """Journal inserts of concurrent requests in one command (unordered): per entry, True
+    when it is new, False when the body was journaled before (a redelivery), or the error."""
+    try:
+        await WebhookDelivery.get_pymongo_collection().insert_many(entries, ordered=False)
+    except BulkWriteError as exc:
+        refused = {e["index"]: e for e in exc.details.get("writeErrors", [])}
+    else:
+        return [True] * len(entries)
+    results: list[bool | BaseException] = []
+    for n in range(len(entries)):
+        error = refused.get(n)
+        if error is None:
+            results.append(True)
+        elif error.get("code") == DUPLICATE_KEY:
+            results.append(False)
+        else:
+            results.append(WriteError(error.get("errmsg", ""), error.get("code")))
+    return results
 
 
-_journals: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _GroupCommit] = (
+_journals: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Coalescer[dict[str, Any], bool]] = (
     weakref.WeakKeyDictionary()
 )
 
 
-def _journal() -> _GroupCommit:
-    """This event loop's group commit (futures belong to one loop)."""
+def _journal() -> Coalescer[dict[str, Any], bool]:
+    """This event loop's journal writer: each request's answer waits for its own document
+    to be stored, with the documents of every request that came meanwhile."""
     loop = asyncio.get_running_loop()
     journal = _journals.get(loop)
     if journal is None:
-        journal = _journals[loop] = _GroupCommit()
+        journal = _journals[loop] = Coalescer(_insert_journal_entries)
     return journal

@@ -296,3 +296,37 @@ async def test_when_redis_is_down_requests_go_through_uncounted(
             status, body, headers = await me.get("/auth/me")
             assert status == 200, body
         assert "X-RateLimit-Limit" not in headers
+
+
+async def test_concurrent_checks_are_answered_as_if_made_one_by_one(settings: Settings) -> None:
+    # Checks that arrive together share one Redis script call (the limiter coalesces them):
+    # each is still counted once, in arrival order, and only against its own buckets.
+    from redis.asyncio import Redis
+
+    from web.ratelimit import Bucket, RateLimiter
+
+    prefix = f"rl-{uuid.uuid4().hex}"
+    shared, other = Bucket(f"{prefix}:shared", 5), Bucket(f"{prefix}:other", 2)
+    redis = Redis.from_url(settings.redis_url)
+    try:
+        limiter = RateLimiter(redis, window_seconds=60)
+        alone = [limiter.hit([shared]) for _ in range(8)]
+        both = [limiter.hit([other, Bucket(f"{prefix}:roomy", 100)]) for _ in range(3)]
+        decisions = await asyncio.gather(*alone, *both)
+        assert [d.remaining for d in decisions[:5]] == [4, 3, 2, 1, 0]
+        assert all(d.allowed and d.limit == 5 for d in decisions[:5])
+        assert not any(d.allowed for d in decisions[5:8])
+        assert all(d.limit == 5 and d.reset_seconds >= 1 for d in decisions[5:8])
+        # The tightest of two buckets answers; a refused request is recorded in neither.
+        assert [(d.allowed, d.limit, d.remaining) for d in decisions[8:]] == [
+            (True, 2, 1),
+            (True, 2, 0),
+            (False, 2, 0),
+        ]
+        assert await redis.zcard(shared.key) == 5
+        assert await redis.zcard(f"{prefix}:roomy") == 2
+        # And a check on its own afterwards sees them all.
+        assert not (await limiter.hit([shared])).allowed
+    finally:
+        await redis.delete(shared.key, other.key, f"{prefix}:roomy")
+        await redis.aclose()

@@ -245,7 +245,8 @@ async def mark_done(finished: Iterable[InboundRecord]) -> None:
     (an update costs the embedded engine several times an insert, and an aggregation
     pipeline more again). A delivery only advanced, or one whose records do not say how many
     events it has, gets an atomic pipeline update that adds its indexes and moves it to
-    PROCESSED once all are done.
+    PROCESSED once all are done. Finished is PROCESSED even for a delivery the sweeper gave
+    up on meanwhile (its channel deleted): its `errors` say what became of its events.
     """
     indexes: dict[str, set[int]] = defaultdict(set)
     counts: dict[str, int | None] = {}

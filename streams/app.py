@@ -1,8 +1,10 @@
 """The faust-streaming worker: threads inbound events and sends outbound messages.
 
 Records of one conversation share a key, hence a partition, hence one worker at a time. A
-worker takes records in small batches and runs different conversations of a batch
-concurrently while keeping each conversation's records in order.
+worker takes what has arrived (up to WORKER_BATCH_SIZE records) as one batch and runs
+different conversations of a batch concurrently while keeping each conversation's records in
+order; a worker that is behind so writes each conversation's customer and ticket once for
+many of its messages.
 """
 
 from __future__ import annotations

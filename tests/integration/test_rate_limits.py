@@ -330,3 +330,27 @@ async def test_concurrent_checks_are_answered_as_if_made_one_by_one(settings: Se
     finally:
         await redis.delete(shared.key, other.key, f"{prefix}:roomy")
         await redis.aclose()
+
+
+async def test_when_redis_hangs_requests_go_through_uncounted_after_the_timeout(
+    admin: Api, settings: Settings, mongo: AsyncMongoClient
+) -> None:
+    # A server that takes the connection and never answers: each check gives up after
+    # REDIS_TIMEOUT_SECONDS and the request is served, as when Redis is down.
+    async def silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.read(-1)
+        writer.close()
+
+    server = await asyncio.start_server(silent, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        async with running(
+            settings, mongo, **limited(settings, redis_url=f"redis://127.0.0.1:{port}/0")
+        ) as url:
+            me = await as_(admin, url)
+            for _ in range(2):
+                status, body, headers = await asyncio.wait_for(me.get("/auth/me"), 10)
+                assert status == 200, body
+                assert "X-RateLimit-Limit" not in headers
+    finally:
+        server.close()

@@ -3,6 +3,7 @@ macros, see who else is on a ticket, and survive a dropped connection."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 import time
 import uuid
@@ -119,6 +120,40 @@ async def test_a_failed_send_shows_its_reason(admin: Api, graph, tabs):
     status = page.locator("#messages .msg.OUTBOUND", has_text="Too late").locator(".m-status")
     await expect(status).to_have_attribute("data-status", "FAILED")
     await expect(status).to_contain_text("Re-engagement")
+
+
+async def test_a_late_answer_to_an_earlier_change_does_not_undo_a_later_one(
+    admin: Api, graph, tabs
+):
+    channel = await wa_channel(admin, graph)
+    wa_id = new_wa_id()
+    await customer_writes(admin, channel, wa_id, "Lena Late", "Is it in stock?")
+    ticket = await ticket_of(admin, wa_id)
+    tab = await tabs(admin, f"/inbox/{ticket['id']}")
+    page = tab.page
+    await live(tab)
+    # The network holds the assign's answer back until the priority change that follows it is
+    # on screen, as a slow connection can; the assign's event arrives live meanwhile.
+    release = asyncio.Event()
+
+    async def hold_assign_answer(route: Any) -> None:
+        answer = await route.fetch()
+        await release.wait()
+        await route.fulfill(response=answer)
+
+    await page.route(re.compile(r"/tickets/[^/]+/assign$"), hold_assign_answer)
+    await page.get_by_role("button", name="Assign to me").click()
+    await expect(page.locator("#c-assignee")).to_have_value(admin.user["id"])
+    await page.locator("#c-priority").select_option("HIGH")
+    await expect(page.locator("#conv-head .pill-HIGH")).to_be_visible()
+    release.set()
+
+    await expect(page.get_by_role("status").filter(has_text="Assigned to you")).to_be_visible()
+    await expect(page.locator("#c-priority")).to_have_value("HIGH")
+    await expect(page.locator("#conv-head .pill-HIGH")).to_be_visible()
+    await expect(
+        page.locator(".ticket-item", has_text="Lena Late").locator(".pill-HIGH")
+    ).to_be_visible()
 
 
 async def test_an_agent_assigns_changes_priority_and_closes_a_ticket(admin: Api, graph, tabs):

@@ -216,7 +216,15 @@ function renderList() {
 }
 
 /** A ticket view from an event or a response: keep, move or drop it in the list. */
+// Answers and events can arrive out of order (an assign's answer after the priority change
+// that followed it): a snapshot older than the one held would undo what the agent just saw.
+function isStale(t) {
+  const held = state.current && state.current.id === t.id ? state.current : state.tickets.get(t.id);
+  return Boolean(held && held.updatedAt && t.updatedAt && Date.parse(t.updatedAt) < Date.parse(held.updatedAt));
+}
+
 function applyTicket(t) {
+  if (isStale(t)) return;
   const had = state.tickets.has(t.id);
   if (matches(t)) {
     if (!had) state.total += 1;
@@ -869,7 +877,7 @@ rt.on("message.created", (m) => {
   if (t) {
     // Keep the list fresh even before the ticket.updated event lands.
     const at = m.timestamp || m.createdAt;
-    state.tickets.set(t.id, { ...t, lastMessagePreview: (m.content || "").slice(0, 200), lastMessageAt: at > (t.lastMessageAt || "") ? at : t.lastMessageAt, updatedAt: at > (t.updatedAt || "") ? at : t.updatedAt });
+    state.tickets.set(t.id, { ...t, lastMessagePreview: (m.content || "").slice(0, 200), lastMessageAt: at > (t.lastMessageAt || "") ? at : t.lastMessageAt });
   }
   if (isOpen) {
     if (document.visibilityState === "visible") markSeen({ id: m.ticketId, lastMessageAt: m.timestamp || m.createdAt });

@@ -101,6 +101,12 @@ def duplicates_of(exc: BulkWriteError) -> list[dict[str, Any]]:
     return errors
 
 
+def duplicate_positions(exc: BulkWriteError) -> set[int]:
+    """The positions, in the list written, of the documents that were already there (see
+    `duplicates_of`)."""
+    return {e["index"] for e in duplicates_of(exc)}
+
+
 async def in_transaction(
     collection: AsyncCollection, work: Callable[[AsyncClientSession], Awaitable[T]]
 ) -> T:

@@ -58,7 +58,7 @@ from inbox.documents import (
     TriggerType,
     utcnow,
 )
-from inbox.documents.queries import duplicates_of, find_one_and_update
+from inbox.documents.queries import duplicate_positions, find_one_and_update
 from inbox.errors import NotFound, ValidationFailed
 from inbox.ports import Deps, EventPublisher
 from inbox.services import automation as rules
@@ -344,7 +344,7 @@ async def insert_new(executions: list[AutomationExecution]) -> list[AutomationEx
         await AutomationExecution.get_pymongo_collection().insert_many(docs, ordered=False)
         return executions
     except BulkWriteError as exc:
-        dropped = {e["index"] for e in duplicates_of(exc)}
+        dropped = duplicate_positions(exc)
         return [e for i, e in enumerate(executions) if i not in dropped]
 
 

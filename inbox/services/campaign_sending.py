@@ -69,6 +69,7 @@ from inbox.documents import (
 )
 from inbox.documents.queries import (
     by_id,
+    duplicate_positions,
     duplicates_of,
     find_in,
     find_one_and_update,
@@ -215,7 +216,7 @@ async def _insert_and_hand_off(deps: Deps, campaign: Campaign, docs: list[dict])
         inserted = docs
     except BulkWriteError as exc:
         # Already there (added by hand, or by an earlier run of this resolution): skipped.
-        failed = {e["index"] for e in duplicates_of(exc)}
+        failed = duplicate_positions(exc)
         inserted = [d for i, d in enumerate(docs) if i not in failed]
     if inserted:
         now = utcnow()
@@ -688,7 +689,7 @@ async def _open_tickets(
         try:
             await tcoll.insert_many(docs, ordered=False)
         except BulkWriteError as exc:
-            lost = {docs[e["index"]]["openKey"] for e in duplicates_of(exc)}  # opened meanwhile
+            lost = {docs[i]["openKey"] for i in duplicate_positions(exc)}  # opened meanwhile
         for key, ticket in new.items():
             if key not in lost:
                 tickets[key] = ticket

@@ -18,7 +18,7 @@ from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from connectors import sms
 from inbox.documents import ChannelType, Customer, CustomerIdentity, Identity, new_id
-from inbox.documents.queries import by_id, duplicates_of
+from inbox.documents.queries import by_id, duplicate_positions
 from inbox.errors import Conflict
 
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
@@ -123,7 +123,7 @@ async def claim_for_new_customers(wanted: Sequence[tuple[str, ChannelType, str]]
             [c.model_dump(by_alias=True) for c in claims], ordered=False
         )
     except BulkWriteError as exc:
-        lost = {e["index"] for e in duplicates_of(exc)}
+        lost = duplicate_positions(exc)
     owners: list[str | None] = [c.customer_id for c in claims]
     for n in lost:
         owners[n] = None

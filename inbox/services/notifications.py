@@ -35,7 +35,7 @@ from inbox.documents import (
     User,
     utcnow,
 )
-from inbox.documents.queries import duplicates_of, models_by_id
+from inbox.documents.queries import duplicate_positions, models_by_id
 from inbox.errors import NotFound
 from inbox.ports import EventPublisher
 from inbox.views import NotificationView, notification_view
@@ -284,6 +284,6 @@ async def _insert_new(wanted: list[Notification]) -> list[Notification]:
     try:
         await Notification.insert_many(wanted, ordered=False)
     except BulkWriteError as exc:
-        repeated = {e["index"] for e in duplicates_of(exc)}
+        repeated = duplicate_positions(exc)
         return [n for i, n in enumerate(wanted) if i not in repeated]
     return wanted

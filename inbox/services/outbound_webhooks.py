@@ -40,7 +40,7 @@ from inbox.documents import (
     new_id,
     utcnow,
 )
-from inbox.documents.queries import duplicates_of, find_one_and_update
+from inbox.documents.queries import duplicate_positions, find_one_and_update
 from inbox.errors import Conflict, NotFound, ValidationFailed
 from inbox.realtime import parse_event_id
 from inbox.services import audit
@@ -419,7 +419,7 @@ async def insert_new(deliveries: list[OutboundDelivery]) -> set[str]:
         await OutboundDelivery.get_pymongo_collection().insert_many(docs, ordered=False)
         return {d["_id"] for d in docs}
     except BulkWriteError as exc:
-        failed = {docs[e["index"]]["_id"] for e in duplicates_of(exc)}
+        failed = {docs[i]["_id"] for i in duplicate_positions(exc)}
         return {d["_id"] for d in docs if d["_id"] not in failed}
 
 

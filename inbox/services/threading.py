@@ -39,7 +39,7 @@ from inbox.documents import (
     User,
     utcnow,
 )
-from inbox.documents.queries import duplicates_of, find_in, find_one_and_update, models_by_id
+from inbox.documents.queries import duplicate_positions, find_in, find_one_and_update, models_by_id
 from inbox.ports import EventPublisher
 from inbox.services import campaigns as campaign_service
 from inbox.services import customers as customer_service
@@ -275,7 +275,7 @@ async def _insert_messages(messages: dict[int, Message]) -> set[int]:
     try:
         await Message.insert_many([messages[k] for k in keys], ordered=False)
     except BulkWriteError as exc:
-        lost = {e["index"] for e in duplicates_of(exc)}
+        lost = duplicate_positions(exc)
         return {k for n, k in enumerate(keys) if n not in lost}
     return set(keys)
 
@@ -310,7 +310,7 @@ async def _open_tickets(
             await Ticket.insert_many([new[k] for k in order], ordered=False)
             lost: set[int] = set()
         except BulkWriteError as exc:
-            lost = {e["index"] for e in duplicates_of(exc)}
+            lost = duplicate_positions(exc)
         for n, key in enumerate(order):
             if n not in lost:
                 tickets[key] = created[key] = new[key]

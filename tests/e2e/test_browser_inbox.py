@@ -7,12 +7,13 @@ import asyncio
 import re
 import time
 import uuid
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
 from playwright.async_api import expect
 
-from tests.e2e.conftest import PASSWORD, PHONE, live
+from tests.e2e.conftest import PASSWORD, PHONE, Tab, live
 from tests.fakes import payloads as p
 from tests.integration.conftest import APP_SECRET, Api, eventually
 from tests.integration.test_pipeline import PHONE_ID, new_wa_id, wa_channel
@@ -37,6 +38,32 @@ async def ticket_of(api: Api, wa_id: str) -> dict[str, Any]:
         return next((t for t in tickets if t["externalThreadId"] == wa_id), None)
 
     return await eventually(find)
+
+
+@dataclass
+class Conversation:
+    """A customer's first message, threaded, and the agent's tab open on its ticket (live)."""
+
+    channel: dict[str, Any]
+    wa_id: str
+    ticket: dict[str, Any]
+    tab: Tab
+
+    @property
+    def page(self) -> Any:
+        return self.tab.page
+
+
+async def open_conversation(
+    admin: Api, graph: Any, tabs: Any, name: str, text: str
+) -> Conversation:
+    channel = await wa_channel(admin, graph)
+    wa_id = new_wa_id()
+    await customer_writes(admin, channel, wa_id, name, text)
+    ticket = await ticket_of(admin, wa_id)
+    tab = await tabs(admin, f"/inbox/{ticket['id']}")
+    await live(tab)
+    return Conversation(channel, wa_id, ticket, tab)
 
 
 async def test_an_agent_logs_in_with_the_form(admin: Api, tabs):
@@ -107,13 +134,8 @@ async def test_a_webhook_message_appears_live_and_the_reply_reaches_the_platform
 
 
 async def test_a_failed_send_shows_its_reason(admin: Api, graph, tabs):
-    channel = await wa_channel(admin, graph)
-    wa_id = new_wa_id()
-    await customer_writes(admin, channel, wa_id, "Fail Case", "hello")
-    ticket = await ticket_of(admin, wa_id)
-    tab = await tabs(admin, f"/inbox/{ticket['id']}")
-    page = tab.page
-    await live(tab)
+    conv = await open_conversation(admin, graph, tabs, "Fail Case", "hello")
+    page = conv.page
     graph.fail_next(1, status=400, code=131047)
     await page.get_by_label("Reply to the customer").fill("Too late for this one")
     await page.get_by_role("button", name="Send", exact=True).click()
@@ -125,13 +147,8 @@ async def test_a_failed_send_shows_its_reason(admin: Api, graph, tabs):
 async def test_a_late_answer_to_an_earlier_change_does_not_undo_a_later_one(
     admin: Api, graph, tabs
 ):
-    channel = await wa_channel(admin, graph)
-    wa_id = new_wa_id()
-    await customer_writes(admin, channel, wa_id, "Lena Late", "Is it in stock?")
-    ticket = await ticket_of(admin, wa_id)
-    tab = await tabs(admin, f"/inbox/{ticket['id']}")
-    page = tab.page
-    await live(tab)
+    conv = await open_conversation(admin, graph, tabs, "Lena Late", "Is it in stock?")
+    page = conv.page
     # The network holds the assign's answer back until the priority change that follows it is
     # on screen, as a slow connection can; the assign's event arrives live meanwhile.
     release = asyncio.Event()
@@ -157,13 +174,8 @@ async def test_a_late_answer_to_an_earlier_change_does_not_undo_a_later_one(
 
 
 async def test_an_agent_assigns_changes_priority_and_closes_a_ticket(admin: Api, graph, tabs):
-    channel = await wa_channel(admin, graph)
-    wa_id = new_wa_id()
-    await customer_writes(admin, channel, wa_id, "Tom Becker", "Wrong size, can I exchange?")
-    ticket = await ticket_of(admin, wa_id)
-    tab = await tabs(admin, f"/inbox/{ticket['id']}")
-    page = tab.page
-    await live(tab)
+    conv = await open_conversation(admin, graph, tabs, "Tom Becker", "Wrong size, can I exchange?")
+    page = conv.page
     await expect(page.locator("#conv-title")).to_have_text("Tom Becker")
 
     await page.get_by_role("button", name="Assign to me").click()
@@ -178,7 +190,7 @@ async def test_an_agent_assigns_changes_priority_and_closes_a_ticket(admin: Api,
     # The list shows open tickets: the closed one leaves it.
     await expect(item).to_have_count(0)
 
-    _, stored, _ = await admin.get(f"/orgs/{admin.org_id}/tickets/{ticket['id']}")
+    _, stored, _ = await admin.get(f"/orgs/{admin.org_id}/tickets/{conv.ticket['id']}")
     assert (stored["status"], stored["priority"], stored["assigneeId"]) == (
         "CLOSED",
         "HIGH",
@@ -254,13 +266,8 @@ async def test_agents_see_who_else_views_and_types_in_a_ticket(admin: Api, graph
 
 
 async def test_a_dropped_connection_catches_up_with_what_it_missed(admin: Api, graph, tabs):
-    channel = await wa_channel(admin, graph)
-    wa_id = new_wa_id()
-    await customer_writes(admin, channel, wa_id, "Liam O'Brien", "first")
-    ticket = await ticket_of(admin, wa_id)
-    tab = await tabs(admin, f"/inbox/{ticket['id']}")
-    page = tab.page
-    await live(tab)
+    conv = await open_conversation(admin, graph, tabs, "Liam O'Brien", "first")
+    page = conv.page
     await expect(page.locator("#messages .msg")).to_have_count(1)
     sockets: list[str] = []
     page.on("websocket", lambda ws: sockets.append(ws.url))
@@ -268,10 +275,12 @@ async def test_a_dropped_connection_catches_up_with_what_it_missed(admin: Api, g
     # The network goes away (the socket dies and stays down) while the customer writes.
     await page.evaluate("() => { inboxRealtime.stopped = true; inboxRealtime.simulateDrop(); }")
     await expect(page.locator("#conn-status")).to_have_attribute("data-state", "offline")
-    await customer_writes(admin, channel, wa_id, "Liam O'Brien", "sent while you were away")
+    await customer_writes(
+        admin, conv.channel, conv.wa_id, "Liam O'Brien", "sent while you were away"
+    )
 
     async def stored() -> bool:
-        _, msgs, _ = await admin.get(f"/orgs/{admin.org_id}/tickets/{ticket['id']}/messages")
+        _, msgs, _ = await admin.get(f"/orgs/{admin.org_id}/tickets/{conv.ticket['id']}/messages")
         return len(msgs) == 2
 
     await eventually(stored)
@@ -279,7 +288,7 @@ async def test_a_dropped_connection_catches_up_with_what_it_missed(admin: Api, g
 
     # The network is back: the reconnect asks for what came after the last event it saw.
     await page.evaluate("() => { inboxRealtime.stopped = false; inboxRealtime.wake(); }")
-    await live(tab)
+    await live(conv.tab)
     await expect(page.locator("#messages .msg")).to_have_count(2)
     await expect(page.locator("#messages .msg").last).to_contain_text("sent while you were away")
     assert sockets and "since=" in sockets[-1]

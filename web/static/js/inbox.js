@@ -215,16 +215,15 @@ function renderList() {
   document.title = `${unread ? `(${unread}) ` : ""}Inbox · Omni Inbox`;
 }
 
-/** A ticket view from an event or a response: keep, move or drop it in the list. */
 // Answers and events can arrive out of order (an assign's answer after the priority change
-// that followed it): a snapshot older than the one held would undo what the agent just saw.
-function isStale(t) {
-  const held = state.current && state.current.id === t.id ? state.current : state.tickets.get(t.id);
-  return Boolean(held && held.updatedAt && t.updatedAt && Date.parse(t.updatedAt) < Date.parse(held.updatedAt));
+// that followed it): a copy older than the one held would undo what the agent just saw.
+function olderThan(copy, held) {
+  return Boolean(held && held.updatedAt && copy.updatedAt && held.updatedAt > copy.updatedAt);
 }
 
+/** A ticket view from an event or a response: keep, move or drop it in the list. */
 function applyTicket(t) {
-  if (isStale(t)) return;
+  if (olderThan(t, state.current && state.current.id === t.id ? state.current : state.tickets.get(t.id))) return;
   const had = state.tickets.has(t.id);
   if (matches(t)) {
     if (!had) state.total += 1;
@@ -576,7 +575,7 @@ function upsertMessage(m) {
   if (!state.current || m.ticketId !== state.current.id) return false;
   const old = state.messages.get(m.id);
   // Statuses only move forward; an older copy arriving late must not undo a newer one.
-  if (old && old.updatedAt && m.updatedAt && old.updatedAt > m.updatedAt) return true;
+  if (olderThan(m, old)) return true;
   state.messages.set(m.id, { ...old, ...m, senderUser: m.senderUser || (old && old.senderUser) || null });
   renderMessages();
   return true;

@@ -55,9 +55,10 @@ from _common import load, log, pct
 from aiohttp import web
 from pymongo import AsyncMongoClient
 
+from app.embedded import EmbeddedServers
+from inbox.analytics import rollups
 from inbox.config import Settings
-from inbox.embedded import EmbeddedServers
-from inbox.services import customer_rollups, rollups
+from inbox.crm import customer_rollups
 from web.app import create_app
 
 PASSWORD = "bench-password-1"
@@ -76,7 +77,7 @@ def ms(moment: datetime) -> datetime:
 
 def product_docs(org_id: str, count: int, now: datetime, rng: random.Random) -> list[dict]:
     """Through the Product model, so derived fields (e.g. the SKU's unique key) are as stored."""
-    from inbox.documents import Product
+    from inbox.commerce.documents import Product
 
     created = ms(now - timedelta(days=400))
     return [
@@ -423,7 +424,7 @@ async def breakdown(mongo: AsyncMongoClient, db_name: str, org_id: str, runs: in
     `$match` as the server reports it (index, keys and documents examined, server time)."""
     from zoneinfo import ZoneInfo
 
-    from inbox.services import dashboard as svc
+    from inbox.analytics import dashboard as svc
 
     now = datetime.now(UTC)
     db = mongo[db_name]

@@ -53,8 +53,8 @@ from aiosmtpd.smtp import SMTP as SMTPServer
 from aiosmtpd.smtp import Envelope, Session
 from pymongo import AsyncMongoClient
 
+from app.embedded import EmbeddedServers
 from inbox.config import Settings
-from inbox.embedded import EmbeddedServers
 from web.app import create_app
 
 PASSWORD = "bench-password-1"
@@ -131,7 +131,7 @@ class Worker:
         env = {**os.environ, **self.settings.to_env(), "LOG_LEVEL": "WARNING"}
         out = open(self.log_path, "ab")  # noqa: SIM115 - closed with the process
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "inbox.cli", "worker"],
+            [sys.executable, "-m", "app.cli", "worker"],
             env=env,
             stdout=out,
             stderr=out,
@@ -184,7 +184,8 @@ def start_profiler(pid: int, output: str) -> subprocess.Popen[bytes]:
 
 def customer_docs(org_id: str, run: str, count: int) -> tuple[list[dict], list[dict]]:
     """Customers as the customer service stores them, and their identity claims."""
-    from inbox.documents import ChannelType, Customer, CustomerIdentity, Identity
+    from connectors.base import ChannelType
+    from inbox.crm.customer_documents import Customer, CustomerIdentity, Identity
 
     customers, claims = [], []
     for i in range(count):

@@ -28,7 +28,7 @@ from pymongo.collection import Collection
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from inbox.embedded import mongo_spec, start_one, stop_process  # noqa: E402
+from app.embedded import mongo_spec, start_one, stop_process
 
 DOCS = 400
 # A customer's indexes (inbox/documents/core.py: Customer), most useful first.

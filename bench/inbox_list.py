@@ -62,17 +62,20 @@ from _common import log, pct
 from aiohttp import web
 from pymongo import AsyncMongoClient
 
+from app.embedded import EmbeddedServers
+from inbox.accounts.documents import User
+from inbox.channels.documents import Channel
 from inbox.config import Settings
-from inbox.documents import Channel, Customer, Ticket, User
-from inbox.embedded import EmbeddedServers
-from inbox.services import ticket_counts, ticket_list
-from inbox.services import tickets as ticket_service
-from inbox.views import ticket_view
+from inbox.conversations import ticket_counts, ticket_list
+from inbox.conversations import tickets as ticket_service
+from inbox.conversations.documents import Ticket
+from inbox.conversations.views import ticket_view
+from inbox.crm.customer_documents import Customer
 from web.app import create_app
 from web.auth import authenticated, current_user
+from web.conversations.schemas import TicketQuery
 from web.pagination import page_of, paged_response
 from web.parsing import query
-from web.schemas import TicketQuery
 
 PASSWORD = "bench-password-1"
 TARGET_P99_MS = 50.0

@@ -221,7 +221,7 @@ class InboxProcess:
         self.argv = [
             sys.executable,
             "-m",
-            "inbox.cli",
+            "app.cli",
             "up",
             "--port",
             str(port),

@@ -21,8 +21,8 @@ from pathlib import Path
 
 import redis
 
+from app.embedded import EmbeddedServers
 from inbox.config import Settings
-from inbox.embedded import EmbeddedServers
 from streams.context import WORKERS_KEY
 
 
@@ -33,7 +33,7 @@ def time_one(settings: Settings, log_path: Path) -> float:
     started = time.monotonic()
     with open(log_path, "ab") as out:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "inbox.cli", "worker"], env=env, stdout=out, stderr=out
+            [sys.executable, "-m", "app.cli", "worker"], env=env, stdout=out, stderr=out
         )
     try:
         while time.monotonic() - started < 120:

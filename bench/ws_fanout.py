@@ -58,8 +58,8 @@ from _common import log, pct
 from pymongo import AsyncMongoClient
 from redis.asyncio import Redis
 
+from app.embedded import EmbeddedServers, free_port
 from inbox.config import Settings
-from inbox.embedded import EmbeddedServers, free_port
 from inbox.realtime import RedisEventLog
 from inbox.security import hash_password, issue_access_token
 
@@ -106,7 +106,7 @@ class WebProcess:
                 [
                     sys.executable,
                     "-m",
-                    "inbox.cli",
+                    "app.cli",
                     "web",
                     "--host",
                     "127.0.0.1",

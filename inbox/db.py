@@ -9,9 +9,10 @@ from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import AutoReconnect
 
+from inbox.analytics import rollups
 from inbox.config import Settings
-from inbox.documents import ALL_DOCUMENTS
-from inbox.services import customer_rollups, rollups
+from inbox.crm import customer_rollups
+from inbox.registry import ALL_DOCUMENTS
 
 log = logging.getLogger(__name__)
 

@@ -25,10 +25,11 @@ from pymongo.errors import ConnectionFailure, PyMongoError
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 
-from inbox.documents import AutomationExecution, utcnow
+from inbox import topics
+from inbox.automation import runs
+from inbox.automation.documents import AutomationExecution
+from inbox.document_base import utcnow
 from inbox.ports import Deps
-from inbox.services import automation_runs as runs
-from streams import topics
 from streams.context import WorkerContext
 
 log = logging.getLogger(__name__)

@@ -25,12 +25,12 @@ import faust
 from pymongo.errors import PyMongoError
 from redis.exceptions import RedisError
 
+from inbox import topics
+from inbox.campaigns import sending as campaign_sending
+from inbox.campaigns import service as campaign_service
 from inbox.ports import Deps
-from inbox.services import campaign_sending
-from inbox.services import campaigns as campaign_service
-from streams import topics
+from inbox.records import CampaignRecord
 from streams.context import WorkerContext
-from streams.records import CampaignRecord
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +43,7 @@ _SWEEP_LOCK = "inbox:campaign-sweeper-lock"
 
 def register(app: faust.App, ctx: WorkerContext) -> None:
     # Imported here: streams.app imports this module while it is being defined.
-    from streams.app import _parse_all, _retrying
+    from streams.worker import _parse_all, _retrying
 
     settings = ctx.settings
     campaign_topic = app.topic(topics.campaign(settings), key_serializer="raw")

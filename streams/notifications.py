@@ -19,9 +19,9 @@ import faust
 from pymongo.errors import ConnectionFailure
 from redis.exceptions import ConnectionError as RedisConnectionError
 
+from inbox import topics
+from inbox.notifications import service as notification_service
 from inbox.ports import Deps
-from inbox.services import notifications as notification_service
-from streams import topics
 from streams.context import WorkerContext
 
 log = logging.getLogger(__name__)

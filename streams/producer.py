@@ -10,8 +10,8 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 
+from inbox import topics
 from inbox.config import Settings
-from streams import topics
 
 log = logging.getLogger(__name__)
 

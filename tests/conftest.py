@@ -16,8 +16,8 @@ import aiohttp
 import pytest
 from aiohttp import web
 
+from app.embedded import EmbeddedServers, ServiceURLs, redis_answers
 from inbox.config import Settings
-from inbox.embedded import EmbeddedServers, ServiceURLs, redis_answers
 from tests.fakes.graph import FakeGraph
 from tests.integration.conftest import Api, WorkerProcess, signup, wait_healthy
 from web.app import create_app

@@ -17,10 +17,10 @@ from inbox.realtime import RedisEventLog
 from streams.producer import FanoutPublisher, KafkaStream, ensure_topics
 from web import keys
 from web.errors import error_middleware
-from web.handlers.pages import setup_templates
-from web.hub import Hub
-from web.presence import Presence
+from web.pages import setup_templates
 from web.ratelimit import rate_limit_middleware, rate_limiter_ctx
+from web.realtime.hub import Hub
+from web.realtime.presence import Presence
 from web.routes import setup_routes
 
 

@@ -7,9 +7,9 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
-from inbox.documents import Role, User
+from inbox.accounts import auth as auth_service
+from inbox.accounts.documents import Role, User
 from inbox.errors import Forbidden, NotFound, Unauthorized
-from inbox.services import auth as auth_service
 from web import keys
 
 USER = web.RequestKey("user", User)

@@ -10,8 +10,8 @@ from inbox.config import Settings
 from inbox.ports import Deps
 from inbox.realtime import RedisEventLog
 from streams.producer import KafkaStream
-from web.hub import Hub
-from web.presence import Presence
+from web.realtime.hub import Hub
+from web.realtime.presence import Presence
 
 SETTINGS = web.AppKey("settings", Settings)
 MONGO = web.AppKey("mongo", AsyncMongoClient)

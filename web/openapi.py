@@ -19,6 +19,7 @@ from __future__ import annotations
 import functools
 import json
 import re
+import sys
 from collections.abc import Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from http import HTTPStatus
@@ -409,7 +410,13 @@ def _error_response(status: int, description: str) -> dict[str, Any]:
 
 def _operation(r: _Route, schemas: _Schemas, used_ids: set[str]) -> dict[str, Any]:
     s = r.spec
-    module = r.handler.__module__.rsplit(".", 1)[-1]
+    # The first part of an operation id is the handler module's `OPERATION_PREFIX`: the ids
+    # stay what clients were generated from when a module moves.
+    module = getattr(
+        sys.modules.get(r.handler.__module__),
+        "OPERATION_PREFIX",
+        r.handler.__module__.rsplit(".", 1)[-1],
+    )
     op_id = f"{module}.{getattr(r.handler, '__name__', 'handler')}"
     while op_id in used_ids:  # one handler mounted on two paths
         op_id += "_"

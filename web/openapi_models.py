@@ -12,8 +12,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, RootModel
 
-from inbox import documents as d
-from inbox.views import AuthUserView, InviteView, UserView, View
+from inbox.accounts.documents import Role
+from inbox.accounts.views import AuthUserView, InviteView, UserView
+from inbox.view_base import View
 
 
 class Error(BaseModel):
@@ -46,7 +47,7 @@ class MeView(View):
     id: str
     email: str
     name: str
-    role: d.Role
+    role: Role
     org_id: str
     is_active: bool
 

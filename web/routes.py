@@ -4,34 +4,25 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from web import openapi
-from web.handlers import (
-    analytics,
-    auth,
-    automation,
-    campaigns,
-    categories,
-    channels,
-    coupons,
-    customers,
-    dashboard,
-    health,
-    macros,
-    media,
-    messaging,
-    notifications,
-    orders,
-    orgs,
-    outbound_webhooks,
-    pages,
-    products,
-    realtime,
-    segments,
-    tickets,
-    tracking,
-    webhooks,
-)
-from web.handlers import audit as audit_logs
+from web import health, media, openapi, pages
+from web.accounts import auth, orgs
+from web.analytics import dashboard
+from web.analytics import inbox_analytics as analytics
+from web.audit import handlers as audit_logs
+from web.automation import handlers as automation
+from web.campaigns import broadcasts as messaging
+from web.campaigns import handlers as campaigns
+from web.campaigns import tracking
+from web.channels import handlers as channels
+from web.channels import webhooks
+from web.commerce import categories, coupons, orders, products
+from web.conversations import handlers as tickets
+from web.conversations import macros
+from web.crm import handlers as customers
+from web.crm import segments
+from web.hooks import handlers as outbound_webhooks
+from web.notifications import handlers as notifications
+from web.realtime import websocket as realtime
 
 
 def setup_routes(app: web.Application) -> None:

@@ -37,7 +37,7 @@ class InboxUp:
             [
                 sys.executable,
                 "-m",
-                "inbox.cli",
+                "app.cli",
                 "up",
                 "--port",
                 str(port),

@@ -38,7 +38,7 @@ class WorkerProcess:
         }
         out = open(self.log_path, "ab")  # noqa: SIM115 - closed with the process
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "inbox.cli", "worker"], env=env, stdout=out, stderr=out
+            [sys.executable, "-m", "app.cli", "worker"], env=env, stdout=out, stderr=out
         )
 
     def kill(self) -> None:

@@ -53,7 +53,7 @@ def seconds(later: datetime, earlier: datetime) -> float:
 async def a_busy_day(admin: Api, graph, web_url, http):
     """Two WhatsApp conversations and one MOCK one; replies by the admin and an agent; one
     ticket assigned to each; the agent's closed."""
-    from inbox.documents import Ticket
+    from inbox.conversations.documents import Ticket
 
     agent = await invite_agent(admin, web_url, http)
     wa = await wa_channel(admin, graph)

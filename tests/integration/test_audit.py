@@ -22,7 +22,7 @@ async def logs_of(api: Api, query: str = "") -> list[dict]:
 
 async def mock_ticket(api: Api) -> tuple[dict, dict]:
     """A MOCK channel and a ticket opened by hand for a known customer."""
-    from inbox.documents import Customer
+    from inbox.crm.customer_documents import Customer
 
     status, channel, _ = await api.post(
         f"/orgs/{api.org_id}/channels", {"type": "MOCK", "name": "Dev", "config": {}}

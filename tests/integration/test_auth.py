@@ -158,7 +158,8 @@ async def test_an_invite_makes_an_agent_of_the_same_org_and_works_once(admin, we
 
 
 async def test_an_expired_invite_is_refused(admin, web_url, http, db):
-    from inbox.documents import Invite, utcnow
+    from inbox.accounts.documents import Invite
+    from inbox.document_base import utcnow
 
     email = f"late-{time.time_ns()}@example.com"
     _, invite, _ = await admin.post(f"/orgs/{admin.org_id}/users/invites", {"email": email})

@@ -17,9 +17,9 @@ import pytest
 from aiohttp import web
 from redis.asyncio import Redis
 
+from inbox import topics
 from inbox.config import Settings
 from inbox.realtime import stream_key
-from streams import topics
 from streams.producer import KafkaStream
 from tests.fakes import payloads as p
 from tests.integration.conftest import APP_SECRET, Api, eventually, signup
@@ -349,7 +349,7 @@ async def test_agents_read_rules_but_cannot_write_them_and_other_orgs_get_404(ad
 async def test_an_order_placed_rule_tags_the_customer_once_even_when_the_event_is_replayed(
     admin, settings, db
 ):
-    from inbox.documents import AutomationExecution
+    from inbox.automation.documents import AutomationExecution
 
     rule = await create_rule(admin, trigger={"type": "order_placed"}, actions=[tag("buyer")])
     product = await stocked_product(admin)
@@ -494,7 +494,7 @@ async def test_a_delayed_automation_fires_exactly_once_after_a_worker_restart(
     restartable_worker,  # noqa: F811 - fixture
     db,
 ):
-    from inbox.documents import AutomationExecution
+    from inbox.automation.documents import AutomationExecution
 
     channel = await wa_channel(admin, graph)
     rule = await create_rule(
@@ -598,8 +598,8 @@ async def test_what_an_automation_does_never_triggers_automations(admin, graph, 
 
 
 async def test_a_birthday_rule_fires_once_per_customer_per_day_scan(admin, settings, db):
-    from inbox.documents import AutomationExecution, AutomationRule
-    from inbox.services import automation_runs
+    from inbox.automation import runs as automation_runs
+    from inbox.automation.documents import AutomationExecution, AutomationRule
 
     now = datetime.now(UTC)
     today, tomorrow = now.date(), (now + timedelta(days=1)).date()
@@ -763,7 +763,7 @@ async def test_a_ticket_rule_assigns_the_ticket_and_calls_signed_webhooks(
 
 
 async def test_a_delayed_run_of_a_rule_switched_off_meanwhile_is_logged_as_skipped(admin, db):
-    from inbox.documents import AutomationExecution
+    from inbox.automation.documents import AutomationExecution
 
     rule = await create_rule(
         admin, trigger={"type": "order_placed"}, delayMinutes=3, actions=[tag("late")]

@@ -167,7 +167,8 @@ async def test_recipient_types_choose_customers_with_or_without_orders_and_vips(
 
 
 async def test_starting_twice_or_resolving_again_never_duplicates_recipients(admin, smtp, db):
-    from inbox.documents import Campaign, utcnow
+    from inbox.campaigns.documents import Campaign
+    from inbox.document_base import utcnow
 
     channel = await email_channel(admin, smtp)
     people = [await customer(admin, f"P{i}", email=address(f"p{i}")) for i in range(5)]

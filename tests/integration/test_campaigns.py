@@ -336,7 +336,8 @@ async def test_starting_needs_recipients_and_a_sent_campaign_takes_no_more(admin
 async def test_a_campaign_is_rendered_per_recipient_sent_through_graph_and_completed(
     admin, graph, settings, db
 ):
-    from inbox.documents import Customer, Message
+    from inbox.conversations.documents import Message
+    from inbox.crm.customer_documents import Customer
 
     channel = await wa_channel(admin, graph)
     known, fresh = new_wa_id(), new_wa_id()
@@ -497,7 +498,7 @@ async def test_rate_limits_are_retried_and_refusals_recorded_per_recipient(admin
 async def test_a_template_value_missing_for_one_customer_fails_only_that_recipient(
     admin, graph, db
 ):
-    from inbox.documents import Customer
+    from inbox.crm.customer_documents import Customer
 
     channel = await mock_channel(admin)
     for sender, tier in (("vip-1", "gold"), ("plain-1", None)):
@@ -621,7 +622,8 @@ async def test_a_worker_killed_mid_campaign_resumes_without_resending(
 
 
 async def test_the_sweeper_re_hands_recipients_whose_records_were_lost(admin, graph, db):
-    from inbox.documents import Campaign, utcnow
+    from inbox.campaigns.documents import Campaign
+    from inbox.document_base import utcnow
 
     channel = await wa_channel(admin, graph)
     numbers = [new_wa_id() for _ in range(3)]
@@ -647,7 +649,7 @@ async def test_the_sweeper_re_hands_recipients_whose_records_were_lost(admin, gr
 
 
 async def test_the_per_channel_throttle_spaces_sends_across_callers(settings):
-    from inbox.services.campaigns import Throttle
+    from inbox.campaigns.service import Throttle
 
     redis = Redis.from_url(settings.redis_url)
     try:

@@ -53,7 +53,7 @@ async def test_a_missing_config_key_is_a_400_naming_it(admin, graph):
 
 
 async def test_updating_a_channel_keeps_secrets_that_are_not_resent(admin, graph, db):
-    from inbox.documents import Channel
+    from inbox.channels.documents import Channel
 
     _, channel, _ = await admin.post(
         f"/orgs/{admin.org_id}/channels",

@@ -23,7 +23,8 @@ async def restartable_worker(worker, web_url):
 async def test_killing_the_worker_mid_stream_loses_and_doubles_nothing(
     admin, graph, restartable_worker, db
 ):
-    from inbox.documents import Message, Ticket, WebhookDelivery
+    from inbox.channels.documents import WebhookDelivery
+    from inbox.conversations.documents import Message, Ticket
 
     channel = await wa_channel(admin, graph)
     threads = [new_wa_id() for _ in range(6)]

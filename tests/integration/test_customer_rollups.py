@@ -9,9 +9,11 @@ import uuid
 from datetime import timedelta
 from typing import Any
 
-from inbox.documents import ChannelType, Customer, utcnow
-from inbox.services import customer_rollups
-from inbox.services import customers as customer_service
+from connectors.base import ChannelType
+from inbox.crm import customer_rollups
+from inbox.crm import customers as customer_service
+from inbox.crm.customer_documents import Customer
+from inbox.document_base import utcnow
 from tests.fakes import payloads as p
 from tests.integration.conftest import Api, eventually
 from tests.integration.test_orders import placed, product, set_status

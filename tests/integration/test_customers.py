@@ -52,7 +52,7 @@ async def wait_customers(api: Api, count: int) -> list[dict]:
 
 async def insert_customer(org_id: str, platform: str, name: str, **fields) -> str:
     """A customer as a connector we have no webhook for (TWITTER, LINKEDIN) would leave it."""
-    from inbox.documents import Customer
+    from inbox.crm.customer_documents import Customer
 
     customer = Customer(
         org_id=org_id,
@@ -175,7 +175,7 @@ async def test_platform_counts_include_every_platform_with_zeros(admin, web_url,
 
 
 async def test_the_dashboard_counts_customers_and_shows_recent_conversations(admin, db):
-    from inbox.documents import utcnow
+    from inbox.document_base import utcnow
 
     now = utcnow()
     await insert_customer(admin.org_id, "FACEBOOK", "Old", created_at=now - timedelta(days=90))

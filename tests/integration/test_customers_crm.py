@@ -8,7 +8,8 @@ import uuid
 
 import pytest
 
-from inbox.documents import Order, OrderItem, Ticket, TicketStatus
+from inbox.commerce.documents import Order, OrderItem
+from inbox.conversations.documents import Ticket, TicketStatus
 from tests.fakes import payloads as p
 from tests.integration.conftest import APP_SECRET, Api, eventually, signup
 from tests.integration.test_auth import invite_agent
@@ -178,7 +179,7 @@ async def test_the_list_filters_by_orders_searches_contacts_and_sorts(admin, db)
         assert status == 201
         ids[name] = body["id"]
         if total:
-            from inbox.documents import Customer
+            from inbox.crm.customer_documents import Customer
 
             await Customer.get_pymongo_collection().update_one(
                 {"_id": body["id"]}, {"$inc": {"totalOrders": 1, "totalRevenue": total}}
@@ -201,7 +202,7 @@ async def test_the_list_filters_by_orders_searches_contacts_and_sorts(admin, db)
 
 
 async def test_merging_moves_identities_tickets_orders_and_totals(admin, db):
-    from inbox.documents import Customer
+    from inbox.crm.customer_documents import Customer
 
     channel_status, channel, _ = await admin.post(
         f"/orgs/{admin.org_id}/channels", {"type": "MOCK", "name": "Dev", "config": {}}

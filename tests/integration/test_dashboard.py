@@ -11,22 +11,14 @@ from typing import Any
 
 import pytest
 
-from inbox.documents import (
-    Campaign,
-    CampaignRecipient,
-    Customer,
-    Order,
-    OrderItem,
-    OrderStatus,
-    OrderType,
-    Product,
-    ProductRollup,
-    RecipientStatus,
-    SalesRollup,
-    utcnow,
-)
-from inbox.services import campaigns as campaign_service
-from inbox.services import customer_rollups, rollups
+from inbox.analytics import rollups
+from inbox.analytics.documents import ProductRollup, SalesRollup
+from inbox.campaigns import service as campaign_service
+from inbox.campaigns.documents import Campaign, CampaignRecipient, RecipientStatus
+from inbox.commerce.documents import Order, OrderItem, OrderStatus, OrderType, Product
+from inbox.crm import customer_rollups
+from inbox.crm.customer_documents import Customer
+from inbox.document_base import utcnow
 from tests.integration.conftest import Api, signup
 from tests.integration.test_auth import invite_agent
 

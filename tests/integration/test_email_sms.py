@@ -13,7 +13,7 @@ from urllib.parse import unquote, urlencode
 
 import pytest
 
-from inbox.documents import WebhookDelivery
+from inbox.channels.documents import WebhookDelivery
 from tests.fakes.smtp import LocalSmtp, Received
 from tests.fakes.twilio import FakeTwilio, signature
 from tests.integration.conftest import Api, eventually, signup

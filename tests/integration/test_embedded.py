@@ -13,7 +13,7 @@ import redis
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from pymongo import MongoClient
 
-from inbox.embedded import (
+from app.embedded import (
     EmbeddedServerError,
     EmbeddedServers,
     ServiceURLs,

@@ -11,7 +11,9 @@ from pymongo.errors import DuplicateKeyError
 
 from inbox import db as inbox_db
 from inbox.config import Settings
-from inbox.documents import ALL_DOCUMENTS, Message, utcnow
+from inbox.conversations.documents import Message
+from inbox.document_base import utcnow
+from inbox.registry import ALL_DOCUMENTS
 
 
 async def test_every_declared_index_exists(db: None) -> None:

@@ -7,9 +7,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from connectors.base import InboundMessage
-from inbox.documents import Channel, WebhookDelivery
-from inbox.services.webhooks import journal_entry, mark_done
-from streams.records import InboundRecord
+from inbox.channels.documents import Channel, WebhookDelivery
+from inbox.channels.intake import journal_entry, mark_done
+from inbox.records import InboundRecord
 
 
 def _record(delivery_id: str, index: int, event_count: int | None) -> InboundRecord:

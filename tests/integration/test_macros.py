@@ -128,7 +128,7 @@ async def _conversation(api: Api, graph, name: str = "Kerry Fisher") -> tuple[di
 
 
 async def test_a_reply_with_a_macro_id_sends_the_macro_rendered_for_the_customer(admin, graph, db):
-    from inbox.documents import Customer
+    from inbox.crm.customer_documents import Customer
 
     ticket, wa_id = await _conversation(admin, graph)
     await Customer.get_pymongo_collection().update_one(

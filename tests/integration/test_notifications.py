@@ -6,7 +6,7 @@ import uuid
 
 import pytest
 
-from streams import topics
+from inbox import topics
 from streams.producer import KafkaStream
 from tests.integration.conftest import Api, eventually, signup
 from tests.integration.test_auth import invite_agent
@@ -42,7 +42,7 @@ async def first_ticket(api: Api) -> dict:
 async def test_a_message_on_an_unassigned_ticket_notifies_every_active_user(
     admin, web_url, http, db
 ):
-    from inbox.documents import Notification
+    from inbox.notifications.documents import Notification
 
     agent = await invite_agent(admin, web_url, http)
     leaver = await invite_agent(admin, web_url, http)
@@ -239,8 +239,8 @@ async def test_a_notification_is_pushed_only_to_its_own_user(admin, web_url, htt
 
 
 async def test_a_batch_of_events_notifies_as_its_records_would_one_by_one(admin, web_url, http):
-    from inbox.documents import Notification
-    from inbox.services import notifications as notification_service
+    from inbox.notifications import service as notification_service
+    from inbox.notifications.documents import Notification
 
     agent = await invite_agent(admin, web_url, http)
     other = await signup(web_url, http, org="Elsewhere")

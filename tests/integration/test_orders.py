@@ -26,7 +26,7 @@ YEAR = datetime.now(UTC).year
 
 async def product(org_id: str, name: str, price: float, stock: int, **fields: Any) -> str:
     """A product as the catalogue would store it (the product API is another area's)."""
-    from inbox.documents import Product
+    from inbox.commerce.documents import Product
 
     doc = Product(
         org_id=org_id,
@@ -42,13 +42,13 @@ async def product(org_id: str, name: str, price: float, stock: int, **fields: An
 
 
 async def product_doc(product_id: str) -> Any:
-    from inbox.documents import Product
+    from inbox.commerce.documents import Product
 
     return await Product.find_one(Product.id == product_id)
 
 
 async def customer(org_id: str, name: str = "Alice Johnson", **fields: Any) -> str:
-    from inbox.documents import Customer
+    from inbox.crm.customer_documents import Customer
 
     doc = Customer(org_id=org_id, name=name, email=f"{uuid.uuid4().hex[:8]}@example.com", **fields)
     await doc.insert()
@@ -56,7 +56,7 @@ async def customer(org_id: str, name: str = "Alice Johnson", **fields: Any) -> s
 
 
 async def customer_doc(customer_id: str) -> Any:
-    from inbox.documents import Customer
+    from inbox.crm.customer_documents import Customer
 
     return await Customer.find_one(Customer.id == customer_id)
 
@@ -402,8 +402,8 @@ async def test_payment_status_moves_unpaid_paid_refunded(admin):
 
 
 async def test_orders_are_listed_newest_first_filtered_paged_and_summed(admin, db):
-    from inbox.documents import Order
-    from inbox.services import orders as order_service
+    from inbox.commerce import orders as order_service
+    from inbox.commerce.documents import Order
 
     pen = await product(admin.org_id, "Pen", 10, 100)
     alice, bob = await customer(admin.org_id, "Alice"), await customer(admin.org_id, "Bob")

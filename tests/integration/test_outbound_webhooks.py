@@ -20,8 +20,8 @@ from typing import Any
 import pytest
 from aiohttp import web
 
+from inbox import topics
 from inbox.config import Settings
-from streams import topics
 from streams.producer import KafkaStream
 from tests.integration.conftest import Api, eventually, signup
 from tests.integration.test_auth import invite_agent

@@ -128,7 +128,8 @@ async def _settled(api: Api, ticket_id: str, expected: int) -> bool:
 
 
 async def test_forged_or_missing_signatures_store_nothing(admin, graph, db):
-    from inbox.documents import Message, WebhookDelivery
+    from inbox.channels.documents import WebhookDelivery
+    from inbox.conversations.documents import Message
 
     channel = await wa_channel(admin, graph)
     wa_id = new_wa_id()
@@ -182,7 +183,7 @@ async def test_subscription_handshake_echoes_the_challenge_only_for_the_right_to
 async def test_an_unreadable_payload_is_recorded_and_the_next_message_still_threads(
     admin, graph, db
 ):
-    from inbox.documents import WebhookDelivery
+    from inbox.channels.documents import WebhookDelivery
 
     channel = await wa_channel(admin, graph)
     status, _, _ = await admin.webhook(

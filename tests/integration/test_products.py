@@ -190,7 +190,7 @@ async def test_the_list_filters_searches_sorts_and_pages(admin: Api) -> None:
 
 
 async def test_sorting_by_sales_count_follows_what_orders_sold(admin: Api, db) -> None:
-    from inbox.documents import Product
+    from inbox.commerce.documents import Product
 
     slow = await make_product(admin, "Slow seller")
     fast = await make_product(admin, "Fast seller")

@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from inbox.documents import Customer, Ticket
+from inbox.conversations.documents import Ticket
+from inbox.crm.customer_documents import Customer
 
 
 def _stages(plan: dict[str, Any]) -> set[str]:
@@ -34,7 +35,7 @@ async def test_find_one_and_update_keeps_pymongos_meaning(db):
 
     from pymongo import ReturnDocument
 
-    from inbox.documents.queries import find_one_and_delete, find_one_and_update
+    from inbox.queries import find_one_and_delete, find_one_and_update
 
     coll = Customer.get_pymongo_collection().database["query_probe"]
     await coll.insert_many([{"_id": f"d{i}", "status": "QUEUED", "n": i} for i in range(5)])
@@ -74,21 +75,21 @@ async def test_find_one_and_update_keeps_pymongos_meaning(db):
 
 
 async def test_a_tickets_messages_are_read_through_an_index(db):
-    from inbox.services.messages import ticket_messages
+    from inbox.conversations.messages import ticket_messages
 
     ticket = Ticket.model_construct(id="ticket", org_id="org")
     assert "IXSCAN" in await _plan(ticket_messages(ticket))
 
 
 async def test_the_users_of_a_batchs_orgs_are_read_through_an_index(db):
-    from inbox.documents import User
+    from inbox.accounts.documents import User
 
     # What the notifications agent asks (activity is checked on the documents read).
     assert "IXSCAN" in await _plan(User.find({"orgId": {"$in": ["org-a", "org-b"]}}))
 
 
 async def test_lookups_by_more_values_than_one_in_list_find_each_document_once(db):
-    from inbox.documents.queries import IN_CHUNK, by_id, find_in, models_by_id, update_in
+    from inbox.queries import IN_CHUNK, by_id, find_in, models_by_id, update_in
 
     coll = Ticket.get_pymongo_collection().database["in_probe"]
     count = IN_CHUNK * 2 + 7

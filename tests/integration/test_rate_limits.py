@@ -21,7 +21,7 @@ from pymongo import AsyncMongoClient
 
 from inbox import db
 from inbox.config import Settings
-from inbox.documents import ALL_DOCUMENTS
+from inbox.registry import ALL_DOCUMENTS
 from tests.integration.conftest import Api, signup
 from web.app import create_app
 

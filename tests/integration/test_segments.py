@@ -7,9 +7,10 @@ import random
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from inbox.documents import ChannelType, Customer, CustomerStatus, Identity
-from inbox.services import segments as segment_service
-from inbox.services.segments import FIELDS, OPERATORS, Kind
+from connectors.base import ChannelType
+from inbox.crm import segments as segment_service
+from inbox.crm.customer_documents import Customer, CustomerStatus, Identity
+from inbox.crm.segments import FIELDS, OPERATORS, Kind
 from tests.integration.conftest import signup
 from tests.integration.test_auth import invite_agent
 

@@ -12,8 +12,9 @@ from typing import Any
 import pytest
 
 from connectors.base import ChannelType
-from inbox.documents import Customer, Identity, Ticket
-from inbox.services import ticket_counts, ticket_list
+from inbox.conversations import ticket_counts, ticket_list
+from inbox.conversations.documents import Ticket
+from inbox.crm.customer_documents import Customer, Identity
 from tests.fakes import payloads as p
 from tests.integration.conftest import Api, eventually
 from tests.integration.test_auth import invite_agent

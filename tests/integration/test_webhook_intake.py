@@ -28,7 +28,7 @@ pytestmark = pytest.mark.usefixtures("worker")
 async def test_a_burst_of_concurrent_webhooks_is_journaled_and_threaded_once_per_body(
     admin: Api, graph, db
 ):
-    from inbox.documents import WebhookDelivery
+    from inbox.channels.documents import WebhookDelivery
 
     channel = await wa_channel(admin, graph)
     threads = [new_wa_id() for _ in range(5)]
@@ -54,7 +54,7 @@ async def test_a_burst_of_concurrent_webhooks_is_journaled_and_threaded_once_per
 async def test_a_changed_app_secret_applies_at_once_in_this_and_other_web_processes(
     admin: Api, graph, db
 ):
-    from inbox.documents import Channel
+    from inbox.channels.documents import Channel
 
     channel = await wa_channel(admin, graph)
     wa_id = new_wa_id()
@@ -94,7 +94,8 @@ async def test_a_deleted_channel_stops_taking_webhooks_at_once_after_taking_some
 async def test_a_journal_entry_handed_over_again_publishes_no_event_twice(
     admin: Api, graph, db, http: aiohttp.ClientSession
 ):
-    from inbox.documents import WebhookDelivery, utcnow
+    from inbox.channels.documents import WebhookDelivery
+    from inbox.document_base import utcnow
 
     channel = await wa_channel(admin, graph)
     wa_id = new_wa_id()

@@ -8,18 +8,16 @@ from typing import Any
 
 import pytest
 
-from inbox.documents import (
+from connectors.base import ChannelType
+from inbox.automation import rules, runs
+from inbox.automation.documents import (
     AutomationAction,
     AutomationRule,
     AutomationTrigger,
-    ChannelType,
-    Customer,
-    Identity,
     TriggerType,
 )
+from inbox.crm.customer_documents import Customer, Identity
 from inbox.errors import ValidationFailed
-from inbox.services import automation as rules
-from inbox.services import automation_runs as runs
 
 
 def record(event: str, data: dict[str, Any], **over: Any) -> dict[str, Any]:

@@ -10,9 +10,11 @@ import pytest
 
 from connectors.base import ChannelType, OutboundMessage
 from connectors.email import EmailConfig, build_email, email_bytes
-from inbox.documents import AudienceType, Channel
+from inbox.campaigns import context as campaign_context
+from inbox.campaigns.documents import AudienceType
+from inbox.channels.documents import Channel
+from inbox.crm import audiences
 from inbox.errors import ValidationFailed
-from inbox.services import audiences, campaign_context
 
 
 def channel(kind: ChannelType, channel_id: str = "ch-1") -> Channel:

@@ -8,13 +8,13 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
+from inbox.commerce.categories import MAX_DEPTH, check_parent, depth_of, descendants
+from inbox.commerce.products import check_image, media_key_of, media_url
+from inbox.commerce.slugs import first_free, slugify
 from inbox.errors import NotFound, ValidationFailed
-from inbox.services.categories import MAX_DEPTH, check_parent, depth_of, descendants
-from inbox.services.products import check_image, media_key_of, media_url
-from inbox.services.slugs import first_free, slugify
 from inbox.storage import LocalDiskStorage, is_valid_key, new_key, sniff_image
 from tests.images import GIF, JPEG, PNG, WEBP
-from web.schemas_catalogue import ProductQuery, ProductUpdateBody, StockBody
+from web.commerce.catalogue_schemas import ProductQuery, ProductUpdateBody, StockBody
 
 
 @pytest.mark.parametrize(
@@ -208,7 +208,7 @@ def test_an_update_may_leave_out_but_not_null_a_required_field() -> None:
 def test_only_the_slug_index_counts_as_a_slug_clash() -> None:
     from pymongo.errors import DuplicateKeyError
 
-    from inbox.services.slugs import is_slug_clash
+    from inbox.commerce.slugs import is_slug_clash
 
     def refused(pattern: dict | None, index: str, value: str) -> DuplicateKeyError:
         details: dict = {"code": 11000, "errmsg": f"E11000 index: {index} dup key: {value}"}

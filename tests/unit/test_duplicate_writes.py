@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from pymongo.errors import BulkWriteError
 
-from inbox.documents.queries import duplicate_positions, duplicates_of
+from inbox.queries import duplicate_positions, duplicates_of
 
 
 def test_duplicate_keys_are_the_positions_already_stored() -> None:

@@ -8,14 +8,14 @@ import pytest
 
 from connectors.base import ChannelType
 from inbox import templating
-from inbox.errors import ValidationFailed
-from inbox.services.email_campaigns import (
+from inbox.campaigns.email_campaigns import (
     MAX_TEMPLATE_CHARS,
     PIXEL_GIF,
     checked_subject,
     click_url,
     open_url,
 )
+from inbox.errors import ValidationFailed
 
 
 def test_an_email_campaign_needs_a_subject_that_is_a_valid_template():
@@ -56,7 +56,7 @@ def test_tracking_urls_carry_the_token_and_the_exact_link():
 
 
 def test_only_printable_ascii_links_of_bounded_length_are_tracked():
-    from inbox.services.email_campaigns import _TRACKABLE, MAX_TRACKED_LINK_CHARS
+    from inbox.campaigns.email_campaigns import _TRACKABLE, MAX_TRACKED_LINK_CHARS
 
     assert _TRACKABLE.fullmatch("https://shop.example/a?x=1&y=%20")
     assert not _TRACKABLE.fullmatch("https://shop.example/a b")

@@ -1,6 +1,6 @@
 """Beanie's `$and` of conditions becomes one flat filter the embedded server can index."""
 
-from inbox.documents.queries import flat_filter
+from inbox.queries import flat_filter
 
 
 def test_conditions_on_different_fields_become_one_document():

@@ -10,14 +10,15 @@ import pytest
 from aiohttp import web
 from pydantic import BaseModel
 
+from inbox.accounts.documents import Role
 from inbox.config import Settings
-from inbox.documents import Role
+from web.accounts.schemas import SignupBody
 from web.app import create_app
 from web.auth import authenticated
+from web.conversations.schemas import TicketQuery
 from web.errors import error_response
 from web.openapi import build_document, spec
 from web.ratelimit import EXEMPT_PATHS, EXEMPT_PREFIXES
-from web.schemas import SignupBody, TicketQuery
 
 METHODS = {"get", "post", "put", "patch", "delete"}
 UNCOUNTED = EXEMPT_PATHS

@@ -7,9 +7,9 @@ from decimal import Decimal
 
 import pytest
 
-from inbox.documents import Coupon, CouponType, OrderStatus, PaymentStatus
-from inbox.services.coupons import InvalidReason, discount_for, money, problem_with
-from inbox.services.orders import PAYMENT_TRANSITIONS, TRANSITIONS, Line, order_number, totals
+from inbox.commerce.coupons import InvalidReason, discount_for, money, problem_with
+from inbox.commerce.documents import Coupon, CouponType, OrderStatus, PaymentStatus
+from inbox.commerce.orders import PAYMENT_TRANSITIONS, TRANSITIONS, Line, order_number, totals
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 

@@ -12,10 +12,10 @@ import pytest
 
 from inbox import events
 from inbox.config import Settings
-from inbox.documents import OutboundWebhook
 from inbox.errors import ValidationFailed
-from inbox.services import outbound_webhooks as hooks
-from streams.webhooks import PER_WEBHOOK, Sender, poll_interval
+from inbox.hooks import service as hooks
+from inbox.hooks.documents import OutboundWebhook
+from streams.hooks import PER_WEBHOOK, Sender, poll_interval
 
 
 def test_signature_is_the_hex_hmac_sha256_of_the_raw_body() -> None:

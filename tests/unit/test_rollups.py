@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from inbox.services.rollups import DAY, HOUR, cover, month_ceil, month_floor, product_cover
+from inbox.analytics.rollups import DAY, HOUR, cover, month_ceil, month_floor, product_cover
 
 
 def t(text: str) -> datetime:

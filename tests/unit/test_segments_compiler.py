@@ -6,8 +6,8 @@ from datetime import UTC, datetime
 
 import pytest
 
+from inbox.crm.segments import FIELDS, compile_conditions, customer_filter
 from inbox.errors import ValidationFailed
-from inbox.services.segments import FIELDS, compile_conditions, customer_filter
 
 
 def cond(field: str, operator: str, value: object) -> dict[str, object]:

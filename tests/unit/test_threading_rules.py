@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from connectors.base import DeliveryStatus
-from inbox.services.threading import statuses_before, subject_from
+from inbox.conversations.threader import statuses_before, subject_from
 
 
 def test_a_receipt_only_moves_a_message_forward():

@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 from pymongo import ASCENDING, DESCENDING, IndexModel
 
-from inbox.services import ticket_list
-from inbox.services.ticket_list import Plan, index_shapes, plan_count, plan_page
+from inbox.conversations import ticket_list
+from inbox.conversations.ticket_list import Plan, index_shapes, plan_count, plan_page
 
 
 def test_every_filter_the_inbox_offers_without_a_channel_is_windowed_on_its_own_index():

@@ -3,8 +3,8 @@ document Beanie would store."""
 
 from __future__ import annotations
 
-from inbox.documents import Channel, WebhookDelivery
-from inbox.services.webhooks import journal_entry
+from inbox.channels.documents import Channel, WebhookDelivery
+from inbox.channels.intake import journal_entry
 
 
 def test_a_journal_entry_has_every_stored_field_of_a_webhook_delivery():

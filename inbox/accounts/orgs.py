@@ -1,0 +1,92 @@
+"""Organisations, their users, and invites."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from inbox import security
+from inbox.accounts.auth import normalise_email, revoke_all
+from inbox.accounts.documents import Invite, Organisation, Role, User
+from inbox.audit import service as audit
+from inbox.config import Settings
+from inbox.document_base import utcnow
+from inbox.errors import Conflict, NotFound
+
+
+async def get_org(org_id: str) -> Organisation:
+    org = await Organisation.find_one(Organisation.id == org_id)
+    if org is None:
+        raise NotFound("Organisation not found")
+    return org
+
+
+async def update_org(org_id: str, *, name: str | None, actor: User | None = None) -> Organisation:
+    org = await get_org(org_id)
+    if name is not None:
+        org.name = name
+        org.updated_at = utcnow()
+        await org.save()
+        await audit.record(actor, "org.update", "org", org.id, {"name": name})
+    return org
+
+
+async def list_users(org_id: str, skip: int, limit: int) -> tuple[list[User], int]:
+    query = User.find(User.org_id == org_id)
+    total = await query.count()
+    users = await query.sort(+User.created_at).skip(skip).limit(limit).to_list()
+    return users, total
+
+
+async def get_user(org_id: str, user_id: str) -> User:
+    user = await User.find_one(User.org_id == org_id, User.id == user_id)
+    if user is None:
+        raise NotFound("User not found")
+    return user
+
+
+async def invite(
+    settings: Settings,
+    org_id: str,
+    *,
+    email: str,
+    role: Role,
+    invited_by: str,
+    actor: User | None = None,
+) -> tuple[Invite, str]:
+    """Returns the invite and its token; only the token's hash is stored."""
+    email = normalise_email(email)
+    if await User.find_one(User.email == email):
+        raise Conflict("A user with this email already exists", code="EMAIL_TAKEN")
+    token = security.new_opaque_token()
+    inv = Invite(
+        org_id=org_id,
+        email=email,
+        role=role,
+        token_hash=security.digest(token),
+        expires_at=utcnow() + timedelta(seconds=settings.invite_ttl_seconds),
+        invited_by=invited_by,
+    )
+    await inv.insert()
+    await audit.record(actor, "user.invite", "invite", inv.id, {"email": email, "role": role.value})
+    return inv, token
+
+
+async def list_invites(org_id: str, skip: int, limit: int) -> tuple[list[Invite], int]:
+    query = Invite.find(Invite.org_id == org_id)
+    total = await query.count()
+    return await query.sort(-Invite.created_at).skip(skip).limit(limit).to_list(), total
+
+
+async def deactivate(
+    org_id: str, user_id: str, *, acting_user_id: str, actor: User | None = None
+) -> User:
+    user = await get_user(org_id, user_id)
+    if user.id == acting_user_id:
+        raise Conflict("You cannot deactivate yourself", code="SELF_DEACTIVATION")
+    if user.is_active:
+        user.is_active = False
+        user.updated_at = utcnow()
+        await user.save()
+    await revoke_all(user.id)
+    await audit.record(actor, "user.deactivate", "user", user.id, {"email": user.email})
+    return user

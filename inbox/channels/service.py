@@ -1,0 +1,160 @@
+"""Channels: where messages come from, with per-platform config validated by its connector."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import aiohttp
+from pydantic import ValidationError
+
+from connectors import get_connector
+from connectors.base import ChannelType, ConnectionResult
+from inbox.accounts.documents import User
+from inbox.audit import service as audit
+from inbox.channels import cache as channel_cache
+from inbox.channels.documents import Channel
+from inbox.config import Settings
+from inbox.crm.customer_documents import Customer
+from inbox.document_base import utcnow
+from inbox.errors import NotFound, ValidationFailed
+
+MASK = "********"
+_ALWAYS_SECRET = frozenset({"accessToken", "pageAccessToken", "appSecret"})
+
+
+def secret_fields(channel_type: ChannelType) -> frozenset[str]:
+    connector = get_connector(channel_type)
+    return _ALWAYS_SECRET | (connector.secret_fields if connector else frozenset())
+
+
+def validate_config(channel_type: ChannelType, config: dict[str, Any]) -> dict[str, Any]:
+    connector = get_connector(channel_type)
+    if connector is None:
+        return dict(config)  # TWITTER / LINKEDIN: stored as given until they get a connector
+    try:
+        model = connector.config_model.model_validate(config)
+    except ValidationError as exc:
+        # A rule over several keys (e.g. username with password) has no field: "config".
+        details = {
+            ".".join(["config", *(str(p) for p in err["loc"])]): err["msg"] for err in exc.errors()
+        }
+        raise ValidationFailed(f"Invalid {channel_type} channel config", details=details) from exc
+    return model.model_dump(exclude_none=True)
+
+
+def resolved_config(settings: Settings, channel: Channel) -> dict[str, Any]:
+    """The config connectors receive: `apiBaseUrl` always set, per channel or global; SMS
+    channels also get `statusCallbackUrl` (their own webhook URL unless configured), so the
+    gateway reports delivery there."""
+    config = {
+        **channel.config,
+        "apiBaseUrl": channel.config.get("apiBaseUrl") or settings.graph_api_base_url,
+    }
+    if channel.type == ChannelType.SMS and not config.get("statusCallbackUrl"):
+        config["statusCallbackUrl"] = f"{settings.public_url.rstrip('/')}/webhook/{channel.id}"
+    return config
+
+
+async def create(
+    org_id: str,
+    *,
+    type: ChannelType,
+    name: str,
+    config: dict[str, Any],
+    actor: User | None = None,
+) -> Channel:
+    channel = Channel(org_id=org_id, type=type, name=name, config=validate_config(type, config))
+    await channel.insert()
+    await audit.record(
+        actor, "channel.create", "channel", channel.id, audit.channel_summary(channel)
+    )
+    return channel
+
+
+async def list_channels(org_id: str, skip: int, limit: int) -> tuple[list[Channel], int]:
+    query = Channel.find(Channel.org_id == org_id, Channel.deleted_at == None)  # noqa: E711
+    total = await query.count()
+    return await query.sort(+Channel.created_at).skip(skip).limit(limit).to_list(), total
+
+
+async def get(org_id: str, channel_id: str) -> Channel:
+    channel = await Channel.find_one(
+        Channel.org_id == org_id,
+        Channel.id == channel_id,
+        Channel.deleted_at == None,  # noqa: E711
+    )
+    if channel is None:
+        raise NotFound("Channel not found")
+    return channel
+
+
+async def get_for_webhook(channel_id: str) -> Channel:
+    """Webhooks carry no org: the channel id in the URL is the only key."""
+    channel = await Channel.find_one(Channel.id == channel_id, Channel.deleted_at == None)  # noqa: E711
+    if channel is None or not channel.is_active:
+        raise NotFound("Channel not found")
+    return channel
+
+
+async def update(
+    org_id: str,
+    channel_id: str,
+    *,
+    name: str | None = None,
+    config: dict[str, Any] | None = None,
+    is_active: bool | None = None,
+    actor: User | None = None,
+) -> Channel:
+    channel = await get(org_id, channel_id)
+    before = channel.model_copy(deep=True)
+    if name is not None:
+        channel.name = name
+    if is_active is not None:
+        channel.is_active = is_active
+    if config is not None:
+        # Secrets are write-only, so a client echoing back the masked value (or leaving a
+        # secret out) keeps the stored one instead of wiping it.
+        merged = dict(channel.config)
+        merged.update({k: v for k, v in config.items() if v != MASK})
+        channel.config = validate_config(channel.type, merged)
+    channel.updated_at = utcnow()
+    await channel.save()
+    channel_cache.forget(channel.id)  # webhook intake reads the new config at once
+    await audit.record(
+        actor, "channel.update", "channel", channel.id, audit.channel_changes(before, channel)
+    )
+    return channel
+
+
+async def delete(org_id: str, channel_id: str, actor: User | None = None) -> None:
+    channel = await get(org_id, channel_id)
+    # Soft delete: its tickets and messages stay readable; its webhook stops answering.
+    channel.deleted_at = utcnow()
+    channel.is_active = False
+    channel.updated_at = utcnow()
+    await channel.save()
+    channel_cache.forget(channel.id)
+    await audit.record(actor, "channel.delete", "channel", channel.id, {"name": channel.name})
+
+
+async def customers(
+    org_id: str, channel_id: str, skip: int, limit: int
+) -> tuple[list[Customer], int]:
+    await get(org_id, channel_id)
+    query = Customer.find(Customer.org_id == org_id, Customer.channel_ids == channel_id)
+    total = await query.count()
+    return await query.sort(-Customer.last_message_at).skip(skip).limit(limit).to_list(), total
+
+
+async def test_connection(
+    settings: Settings, http: aiohttp.ClientSession, org_id: str, channel_id: str
+) -> ConnectionResult:
+    channel = await get(org_id, channel_id)
+    connector = get_connector(channel.type)
+    if connector is None:
+        return ConnectionResult(
+            ok=False,
+            message=f"{channel.type} channels have no connector yet: messages cannot be "
+            "received or sent on this channel.",
+        )
+    return await connector.test_connection(http, resolved_config(settings, channel))

@@ -1,0 +1,79 @@
+"""/webhook/{channelId}: Meta's subscription handshake and message deliveries."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from inbox.channels import intake as webhook_service
+from inbox.errors import PayloadTooLarge
+from web import keys
+from web import openapi_models as om
+from web.openapi import spec
+
+
+@spec(
+    "Webhook subscription handshake (Meta)",
+    tags=["webhooks"],
+    query=om.WebhookVerifyQuery,
+    content_type="text/plain",
+    response_description="The `hub.challenge`, echoed",
+    errors=[400, 403],
+    auth=False,
+)
+async def verify(request: web.Request) -> web.Response:
+    challenge = await webhook_service.verify_subscription(
+        request.match_info["channelId"],
+        request.query.get("hub.mode"),
+        request.query.get("hub.verify_token"),
+        request.query.get("hub.challenge"),
+    )
+    return web.Response(text=challenge, content_type="text/plain")
+
+
+@spec(
+    "Webhook delivery from the platform",
+    description="Answered 2xx only once the delivery is durably journaled; redeliveries of "
+    "the same body change nothing. Meta channels post JSON signed with `X-Hub-Signature-256`. "
+    "SMS channels take Twilio's form-encoded posts (incoming SMS and status callbacks) signed "
+    "with `X-Twilio-Signature`, and answer them with empty TwiML (`text/xml`). EMAIL channels "
+    "take no webhooks (404).",
+    tags=["webhooks"],
+    body=om.WebhookPayload,
+    response=om.WebhookAccepted,
+    headers={
+        "X-Hub-Signature-256": "`sha256=<hex HMAC of the body with the app secret>`",
+        "X-Twilio-Signature": "SMS channels: base64 HMAC-SHA1 of the URL and sorted form fields",
+    },
+    errors=[400, 401, 403, 413],
+    auth=False,
+)
+async def receive(request: web.Request) -> web.Response:
+    limit = request.app[keys.SETTINGS].webhook_max_bytes
+    if request.content_length is not None and request.content_length > limit:
+        raise PayloadTooLarge(f"Webhook body exceeds {limit} bytes")
+    raw = await _read_at_most(request, limit)
+    reply = await webhook_service.accept(
+        request.app[keys.DEPS],
+        request.match_info["channelId"],
+        raw,
+        request.headers.get("X-Hub-Signature-256"),
+        headers=dict(request.headers),
+        received_url=str(request.url),
+    )
+    if reply is not None:
+        text, content_type = reply
+        return web.Response(text=text, content_type=content_type)
+    return web.json_response({"ok": True})
+
+
+async def _read_at_most(request: web.Request, limit: int) -> bytes:
+    """The body, refusing it as soon as it grows past `limit` (chunked bodies have no
+    Content-Length to check up front)."""
+    chunks: list[bytes] = []
+    size = 0
+    while chunk := await request.content.readany():
+        size += len(chunk)
+        if size > limit:
+            raise PayloadTooLarge(f"Webhook body exceeds {limit} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)

@@ -417,7 +417,9 @@ def _operation(r: _Route, schemas: _Schemas, used_ids: set[str]) -> dict[str, An
         "OPERATION_PREFIX",
         r.handler.__module__.rsplit(".", 1)[-1],
     )
-    op_id = f"{module}.{getattr(r.handler, '__name__', 'handler')}"
+    op_id = getattr(r.handler, "__operation_id__", None) or (
+        f"{module}.{getattr(r.handler, '__name__', 'handler')}"
+    )
     while op_id in used_ids:  # one handler mounted on two paths
         op_id += "_"
     used_ids.add(op_id)

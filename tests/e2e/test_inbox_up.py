@@ -81,8 +81,8 @@ async def test_inbox_up_serves_logs_in_stops_clean_and_keeps_data(tmp_path):
         email, password = creds.group(1), creds.group(2)
         children = up.descendants()
         names = " ".join(" ".join(p.cmdline()) for p in children)
-        assert "secantusd-py" in names and "tansu" in names and "inbox.cli web" in names
-        assert "inbox.cli worker" in names
+        assert "secantusd-py" in names and "tansu" in names and "app.cli web" in names
+        assert "app.cli worker" in names
         async with aiohttp.ClientSession() as http:
             async with http.get(f"{url}/health") as resp:
                 assert resp.status == 200

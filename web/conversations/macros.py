@@ -2,38 +2,32 @@
 
 from __future__ import annotations
 
-from aiohttp import web
-
 from inbox.conversations import macros as macro_service
 from inbox.conversations.views import MacroView
-from web.auth import authenticated, current_user
 from web.conversations.schemas import MacroBody, MacroQuery, MacroUpdateBody
-from web.openapi import spec
-from web.pagination import page_of, paged_response
-from web.parsing import json_body, query
+from web.endpoints import Call, Paged, Routes
 from web.schemas import Ok
 
+routes = Routes("macros")
 
-@spec(
+
+@routes.get(
+    "/orgs/macros/{orgId}",
     "List the org's macros, by name",
     tags=["macros"],
     query=MacroQuery,
     response=MacroView,
     list_response=True,
 )
-@authenticated()
-async def list_macros(request: web.Request) -> web.Response:
-    page = page_of(request)
-    q = query(request, MacroQuery)
+async def list_macros(call: Call[None, MacroQuery]) -> Paged:
     found, total = await macro_service.list_macros(
-        current_user(request).org_id, page.skip, page.limit, search=q.search
+        call.org_id, call.page.skip, call.page.limit, search=call.query.search
     )
-    return paged_response(
-        request, [v.dump() for v in await macro_service.views(found)], total, page
-    )
+    return Paged(await macro_service.views(found), total)
 
 
-@spec(
+@routes.post(
+    "/orgs/macros/{orgId}",
     "Create a macro (any member)",
     description="`content` is a Jinja2 template over `customer` (name, platform, externalId, "
     "metadata), `ticket` (id, subject) and `agent` (name); unknown variables are a 400.",
@@ -43,31 +37,33 @@ async def list_macros(request: web.Request) -> web.Response:
     status=201,
     errors=[409],
 )
-@authenticated()
-async def create(request: web.Request) -> web.Response:
-    body = await json_body(request, MacroBody)
-    macro = await macro_service.create(current_user(request), name=body.name, content=body.content)
-    return web.json_response((await macro_service.view(macro)).dump(), status=201)
+async def create(call: Call[MacroBody, None]) -> MacroView:
+    macro = await macro_service.create(call.user, name=call.body.name, content=call.body.content)
+    return await macro_service.view(macro)
 
 
-@spec(
+@routes.put(
+    "/orgs/macros/{orgId}/{macroId}",
     "Update a macro (its creator or an ADMIN)",
     tags=["macros"],
     body=MacroUpdateBody,
     response=MacroView,
     errors=[403, 409],
 )
-@authenticated()
-async def update(request: web.Request) -> web.Response:
-    body = await json_body(request, MacroUpdateBody)
+async def update(call: Call[MacroUpdateBody, None]) -> MacroView:
     macro = await macro_service.update(
-        current_user(request), request.match_info["macroId"], name=body.name, content=body.content
+        call.user, call.path("macroId"), name=call.body.name, content=call.body.content
     )
-    return web.json_response((await macro_service.view(macro)).dump())
+    return await macro_service.view(macro)
 
 
-@spec("Delete a macro (its creator or an ADMIN)", tags=["macros"], response=Ok, errors=[403])
-@authenticated()
-async def delete(request: web.Request) -> web.Response:
-    await macro_service.delete(current_user(request), request.match_info["macroId"])
-    return web.json_response(Ok(message="Macro deleted").model_dump())
+@routes.delete(
+    "/orgs/macros/{orgId}/{macroId}",
+    "Delete a macro (its creator or an ADMIN)",
+    tags=["macros"],
+    response=Ok,
+    errors=[403],
+)
+async def delete(call: Call[None, None]) -> Ok:
+    await macro_service.delete(call.user, call.path("macroId"))
+    return Ok(message="Macro deleted")

@@ -21,8 +21,7 @@ import logging
 from typing import Any
 
 import faust
-from pymongo.errors import ConnectionFailure, PyMongoError
-from redis.exceptions import ConnectionError as RedisConnectionError
+from pymongo.errors import PyMongoError
 from redis.exceptions import RedisError
 
 from inbox import topics
@@ -31,12 +30,13 @@ from inbox.automation.documents import AutomationExecution
 from inbox.document_base import utcnow
 from inbox.ports import Deps
 from streams.context import WorkerContext
+from streams.runtime import retrying, sweeper_lock
 
 log = logging.getLogger(__name__)
 
 RUNNERS = 8  # executions running at once per worker
-_TRANSIENT = (ConnectionFailure, RedisConnectionError, OSError, asyncio.TimeoutError)
 _DATE_SCAN_LOCK = "inbox:automation-date-scan:{prefix}"
+_DATE_SCAN_LOCK_SECONDS = 300
 
 
 class Runner:
@@ -111,20 +111,17 @@ def register(app: faust.App, ctx: WorkerContext) -> None:
         deps = await ctx.deps()
         async for batch in stream.take(200, within=0.05):
             records = list(batch)
-            delay = 0.25
-            while True:
-                try:
-                    await trigger_batch(deps, cache, runner, records)
-                    break
-                except _TRANSIENT:
-                    # Nothing else would bring these events back: wait the outage out
-                    # (executions stored in a first try are not stored twice).
-                    log.warning("automation triggers wait for Mongo; retry in %.1fs", delay)
-                    await asyncio.sleep(delay)
-                    delay = min(delay * 2, 10.0)
-                except Exception:  # noqa: BLE001 - a bad batch must not stop the stream
-                    log.exception("automation triggers of a batch not recorded")
-                    break
+            try:
+                # Nothing else would bring these events back: wait an outage out, however
+                # long (executions stored in a first try are not stored twice).
+                await retrying(
+                    lambda r=records: trigger_batch(deps, cache, runner, r),
+                    attempts=None,
+                    max_delay=10.0,
+                    what="automation triggers",
+                )
+            except Exception:  # noqa: BLE001 - a bad batch must not stop the stream
+                log.exception("automation triggers of a batch not recorded")
 
     @app.timer(interval=min(1.0, max(0.1, unit / 2)))
     async def run_due_automations() -> None:
@@ -142,21 +139,23 @@ def register(app: faust.App, ctx: WorkerContext) -> None:
         assert ctx.redis is not None
         lock = _DATE_SCAN_LOCK.format(prefix=settings.topic_prefix)
         try:
-            if not await ctx.redis.set(lock, ctx.worker_id, nx=True, ex=300):
-                return  # another worker is scanning (the executions' index keeps it safe)
+            async with sweeper_lock(
+                ctx.redis, lock, ctx.worker_id, _DATE_SCAN_LOCK_SECONDS
+            ) as mine:
+                if not mine:
+                    return  # another worker is scanning (the executions' index keeps it safe)
+                try:
+                    created = await runs.scan_dates(deps.settings)
+                    if created:
+                        log.info("birthday/anniversary scan scheduled %d automation runs", created)
+                except (PyMongoError, OSError):
+                    log.warning(
+                        "birthday/anniversary scan skipped: database unavailable", exc_info=True
+                    )
         except RedisError:
+            # Redis unavailable: no scan this round (taking the lock failed), or the lock
+            # was not released (it runs out by itself).
             return
-        try:
-            created = await runs.scan_dates(deps.settings)
-            if created:
-                log.info("birthday/anniversary scan scheduled %d automation runs", created)
-        except (PyMongoError, OSError):
-            log.warning("birthday/anniversary scan skipped: database unavailable", exc_info=True)
-        finally:
-            try:
-                await ctx.redis.delete(lock)
-            except RedisError:
-                pass
 
     @app.on_before_shutdown.connect  # type: ignore[misc]
     async def _close_runner(sender_: faust.App, **kwargs: Any) -> None:

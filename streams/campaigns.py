@@ -31,6 +31,7 @@ from inbox.campaigns import service as campaign_service
 from inbox.ports import Deps
 from inbox.records import CampaignRecord
 from streams.context import WorkerContext
+from streams.runtime import parse_all, retrying, sweeper_lock
 
 log = logging.getLogger(__name__)
 
@@ -39,12 +40,10 @@ log = logging.getLogger(__name__)
 _BATCH = 200
 _SCHEDULE_POLL_SECONDS = 1.0
 _SWEEP_LOCK = "inbox:campaign-sweeper-lock"
+_SWEEP_LOCK_SECONDS = 60
 
 
 def register(app: faust.App, ctx: WorkerContext) -> None:
-    # Imported here: streams.app imports this module while it is being defined.
-    from streams.worker import _parse_all, _retrying
-
     settings = ctx.settings
     campaign_topic = app.topic(topics.campaign(settings), key_serializer="raw")
 
@@ -60,11 +59,12 @@ def register(app: faust.App, ctx: WorkerContext) -> None:
         storing: asyncio.Task[None] | None = None
         try:
             async for batch in stream.take(_BATCH, within=0.1):
-                records = _parse_all(batch, CampaignRecord)
+                records = parse_all(batch, CampaignRecord)
                 sent = None
                 try:
-                    sent = await _retrying(
-                        lambda r=records: campaign_sending.send_phase(deps, throttle, r)
+                    sent = await retrying(
+                        lambda r=records: campaign_sending.send_phase(deps, throttle, r),
+                        what="a campaign batch",
                     )
                 except (PyMongoError, RedisError, OSError):
                     # Recipients stay PENDING: the sweeper hands them over again.
@@ -85,7 +85,10 @@ def register(app: faust.App, ctx: WorkerContext) -> None:
     ) -> None:
         if sent is not None:
             try:
-                await _retrying(lambda: campaign_sending.store_phase(deps, sent))
+                await retrying(
+                    lambda: campaign_sending.store_phase(deps, sent),
+                    what="storing a campaign batch",
+                )
             except (PyMongoError, RedisError, OSError):
                 log.warning("campaign batch left for the sweeper", exc_info=True)
             except Exception:  # noqa: BLE001 - logged; the recipients stay PENDING
@@ -112,13 +115,12 @@ def register(app: faust.App, ctx: WorkerContext) -> None:
     async def sweep_campaigns() -> None:
         deps = await ctx.deps()
         assert ctx.redis is not None
-        if not await ctx.redis.set(_SWEEP_LOCK, ctx.worker_id, nx=True, ex=60):
-            return  # another worker is sweeping
-        try:
-            handed = await campaign_service.rehand_stalled(deps)
-            if handed:
-                log.warning("campaign sweeper handed %d recipients to the stream again", handed)
-        except (PyMongoError, RedisError, OSError):
-            log.warning("campaign sweeper skipped a round: a service is down", exc_info=True)
-        finally:
-            await ctx.redis.delete(_SWEEP_LOCK)
+        async with sweeper_lock(ctx.redis, _SWEEP_LOCK, ctx.worker_id, _SWEEP_LOCK_SECONDS) as mine:
+            if not mine:
+                return  # another worker is sweeping
+            try:
+                handed = await campaign_service.rehand_stalled(deps)
+                if handed:
+                    log.warning("campaign sweeper handed %d recipients to the stream again", handed)
+            except (PyMongoError, RedisError, OSError):
+                log.warning("campaign sweeper skipped a round: a service is down", exc_info=True)

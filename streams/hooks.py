@@ -23,14 +23,12 @@ import asyncio
 import logging
 import time
 from collections import Counter, defaultdict
-from collections.abc import Awaitable, Callable
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any
 
 import aiohttp
 import faust
-from pymongo.errors import ConnectionFailure, PyMongoError
-from redis.exceptions import ConnectionError as RedisConnectionError
+from pymongo.errors import PyMongoError
 
 from inbox import topics
 from inbox.config import Settings
@@ -38,6 +36,7 @@ from inbox.document_base import utcnow
 from inbox.hooks import service as hooks_service
 from inbox.hooks.documents import OutboundDelivery, OutboundWebhook
 from streams.context import WorkerContext
+from streams.runtime import retrying
 
 log = logging.getLogger(__name__)
 
@@ -45,10 +44,7 @@ PER_WEBHOOK = 4  # POSTs in flight to one subscription, per worker
 _CACHE_SECONDS = 2.0  # subscription changes reach the agent within this
 _CACHE_MAX_ORGS = 10_000
 _SCAN_LIMIT = 5000  # due deliveries read per scan, at most
-_TRANSIENT = (ConnectionFailure, RedisConnectionError, OSError, asyncio.TimeoutError)
 USER_AGENT = "OmniInbox-Webhooks/1.0"
-
-T = TypeVar("T")
 
 
 def poll_interval(settings: Settings) -> float:
@@ -123,16 +119,18 @@ class Sender:
         task.add_done_callback(self.tasks.discard)
 
     async def _deliver(self, delivery: OutboundDelivery, hook: OutboundWebhook | None) -> None:
+        # Short Mongo outages are waited out (`retrying`); after that the delivery's lease
+        # runs out and the retry scan picks it up again.
         try:
             if hook is None:
-                await _wait_out(lambda: hooks_service.give_up(delivery, "webhook deleted"))
+                await retrying(lambda: hooks_service.give_up(delivery, "webhook deleted"))
                 return
             # Deliveries asked for by hand (test, redelivery) go out even while switched off.
             if not hook.is_active and delivery.dedupe_key.startswith("event:"):
-                await _wait_out(lambda: hooks_service.give_up(delivery, "webhook is inactive"))
+                await retrying(lambda: hooks_service.give_up(delivery, "webhook is inactive"))
                 return
             outcome = await self.post(hook, delivery)
-            await _wait_out(lambda: hooks_service.record_attempt(self.settings, delivery, outcome))
+            await retrying(lambda: hooks_service.record_attempt(self.settings, delivery, outcome))
             if not outcome.succeeded:
                 log.info(
                     "webhook %s: delivery %s (%s) attempt %d failed: %s",
@@ -195,21 +193,6 @@ class Sender:
             await self._http.close()
 
 
-async def _wait_out(fn: Callable[[], Awaitable[T]], attempts: int = 8) -> T:
-    """Wait out a short Mongo outage; after that the delivery's lease runs out and it is
-    picked up again by the retry scan."""
-    delay = 0.25
-    for attempt in range(attempts):
-        try:
-            return await fn()
-        except _TRANSIENT:
-            if attempt == attempts - 1:
-                raise
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, 5.0)
-    raise AssertionError("unreachable")
-
-
 async def record_batch(
     settings: Settings, cache: SubscriptionCache, sender: Sender, batch: list[Any]
 ) -> None:
@@ -224,7 +207,7 @@ async def record_batch(
     leased: set[str] = set()  # deliveries this worker sends at once (a slot is reserved)
     hooks: dict[str, OutboundWebhook] = {}
     for org_id, records in per_org.items():
-        subscribed = await _wait_out(lambda o=org_id: cache.get(o))  # type: ignore[misc]
+        subscribed = await retrying(lambda o=org_id: cache.get(o))  # type: ignore[misc]
         for record in records:
             for hook in subscribed:
                 if not hooks_service.wants(hook, str(record.get("event"))):
@@ -240,7 +223,7 @@ async def record_batch(
     if not deliveries:
         return
     try:
-        inserted = await _wait_out(lambda: hooks_service.insert_new(deliveries))
+        inserted = await retrying(lambda: hooks_service.insert_new(deliveries))
     except BaseException:
         for d in deliveries:
             if d.id in leased:
@@ -302,20 +285,17 @@ def register(app: faust.App, ctx: WorkerContext) -> None:
         await ctx.deps()
         async for batch in stream.take(200, within=0.05):
             records = list(batch)
-            delay = 0.25
-            while True:
-                try:
-                    await record_batch(settings, cache, sender, records)
-                    break
-                except _TRANSIENT:
-                    # Nothing else would bring these events' deliveries back: wait the
-                    # outage out (events seen in a first try are not recorded twice).
-                    log.warning("webhook deliveries wait for Mongo; retry in %.1fs", delay)
-                    await asyncio.sleep(delay)
-                    delay = min(delay * 2, 10.0)
-                except Exception:  # noqa: BLE001 - a bad batch must not stop the stream
-                    log.exception("webhook deliveries of a batch not recorded")
-                    break
+            try:
+                # Nothing else would bring these events' deliveries back: wait an outage
+                # out, however long (events seen in a first try are not recorded twice).
+                await retrying(
+                    lambda r=records: record_batch(settings, cache, sender, r),
+                    attempts=None,
+                    max_delay=10.0,
+                    what="webhook deliveries",
+                )
+            except Exception:  # noqa: BLE001 - a bad batch must not stop the stream
+                log.exception("webhook deliveries of a batch not recorded")
 
     @app.timer(interval=poll_interval(settings))
     async def retry_due_webhooks() -> None:

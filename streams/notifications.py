@@ -16,17 +16,15 @@ from collections import defaultdict
 from typing import Any
 
 import faust
-from pymongo.errors import ConnectionFailure
-from redis.exceptions import ConnectionError as RedisConnectionError
 
 from inbox import topics
 from inbox.notifications import service as notification_service
 from inbox.ports import Deps
 from streams.context import WorkerContext
+from streams.runtime import consume_batch
 
 log = logging.getLogger(__name__)
 
-_TRANSIENT = (ConnectionFailure, RedisConnectionError, OSError, asyncio.TimeoutError)
 _MAX_BACKOFF = 10.0
 
 
@@ -48,31 +46,17 @@ def register(app: faust.App, ctx: WorkerContext) -> None:
 
 
 async def _run(deps: Deps, records: list[dict[str, Any]]) -> None:
-    """One org's records: together, or one by one when the batch fails (so only the bad
-    record is skipped)."""
-    if not await _waiting_out_outages(deps, records):
-        for record in records:
-            await _waiting_out_outages(deps, [record])
+    """One org's records: together, or one by one (in order) when the batch fails, so only
+    the bad record is skipped. Outages of Mongo/Redis are waited out, however long."""
 
+    async def failed(record: dict[str, Any], exc: BaseException) -> None:
+        log.error("notifications failed for events %s", [record.get("id")])
 
-async def _waiting_out_outages(deps: Deps, records: list[dict[str, Any]]) -> bool:
-    """Make the records' notifications, waiting out Mongo/Redis outages; False when they
-    failed for another reason (logged), True when done."""
-    delay = 0.25
-    while True:
-        try:
-            await notification_service.from_events(deps.events, records)
-            return True
-        except _TRANSIENT:
-            log.warning(
-                "notifications for %d events wait for Mongo/Redis; retrying in %.1fs",
-                len(records),
-                delay,
-                exc_info=True,
-            )
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, _MAX_BACKOFF)
-        except Exception:  # noqa: BLE001 - a bad record must not stop the stream
-            ids = [r.get("id") for r in records]
-            log.exception("notifications failed for events %s", ids[:10])
-            return False
+    await consume_batch(
+        records,
+        lambda batch: notification_service.from_events(deps.events, batch),
+        on_error=failed,
+        attempts=None,
+        max_delay=_MAX_BACKOFF,
+        what="events' notifications",
+    )

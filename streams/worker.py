@@ -9,17 +9,13 @@ many of its messages.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
-from collections import defaultdict
-from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
 import faust
 from faust.transport.drivers import aiokafka as aiokafka_driver
-from pymongo.errors import ConnectionFailure, PyMongoError
-from redis.exceptions import ConnectionError as RedisConnectionError
+from pymongo.errors import PyMongoError
 
 from connectors.base import InboundMessage, StatusUpdate
 from inbox import topics
@@ -33,13 +29,12 @@ from inbox.records import InboundRecord, OutboundRecord, thread_key
 from streams import automation, campaigns, notifications
 from streams import hooks as webhooks
 from streams.context import WorkerContext
+from streams.runtime import consume_batch, each_record, parse_all, retrying, sweeper_lock
 
 log = logging.getLogger(__name__)
 
-# Outages worth waiting out (the record is retried); anything else is a bad record or a bug
-# (the record is logged against its delivery and skipped so the next one is processed).
-_TRANSIENT = (ConnectionFailure, RedisConnectionError, OSError, asyncio.TimeoutError)
-
+SWEEPER_LOCK = "inbox:sweeper-lock"
+SWEEPER_LOCK_SECONDS = 20
 
 # How long the broker may hold a fetch when there is nothing to read. faust hard-codes
 # 1500 ms, and the embedded broker (Tansu) answers a waiting fetch only at that deadline,
@@ -112,10 +107,12 @@ def create_app(settings: Settings) -> tuple[faust.App, WorkerContext]:
         channels = _Channels()
         async for batch in stream.take(max(1, settings.worker_batch_size), within=0.02):
             await ctx.mark_inbound_busy()
-            records = _parse_all(batch, InboundRecord)
+            records = parse_all(batch, InboundRecord)
             finished = await _thread_batch(deps, channels, records, settings.worker_concurrency)
             # Only finished events are marked done; the rest stay for the sweeper.
-            await _retrying(lambda f=finished: webhook_service.mark_done(f))
+            await retrying(
+                lambda f=finished: webhook_service.mark_done(f), what="marking events done"
+            )
 
     @app.agent(outbound_topic)
     async def send_outbound(stream: faust.StreamT) -> None:
@@ -125,13 +122,12 @@ def create_app(settings: Settings) -> tuple[faust.App, WorkerContext]:
             log.error("sending message %s failed: %r", record.message_id, exc)
 
         async for batch in stream.take(100, within=0.02):
-            records = _parse_all(batch, OutboundRecord)
-            await _per_conversation(
+            records = parse_all(batch, OutboundRecord)
+            await each_record(
                 records,
+                lambda r: message_service.send(deps, r),
+                on_error=on_error,
                 key=lambda r: r.conversation,
-                handle=lambda r: _guarded(
-                    lambda x: message_service.send(deps, x), r, on_error=on_error
-                ),
             )
 
     @app.timer(interval=settings.worker_heartbeat_seconds)
@@ -145,23 +141,27 @@ def create_app(settings: Settings) -> tuple[faust.App, WorkerContext]:
         """Re-hand stale journal entries and queued sends (one worker at a time)."""
         deps = await ctx.deps()
         assert ctx.redis is not None
-        if not await ctx.redis.set("inbox:sweeper-lock", ctx.worker_id, nx=True, ex=20):
-            return
-        try:
-            # While any worker is still working through inbound records, unfinished journal
-            # entries are most likely just queued behind them: re-handing them would only
-            # add duplicate work to a backlog. Redeliver once the stream has gone quiet.
-            busy = await ctx.inbound_busy()
-            redelivered = 0 if busy else await webhook_service.redeliver_stale(deps)
-            requeued = await message_service.requeue_stale(deps)
-            if redelivered or requeued:
-                log.warning(
-                    "sweeper handed over %d inbound events and %d sends", redelivered, requeued
-                )
-        except PyMongoError:
-            log.warning("sweeper skipped a round: database unavailable", exc_info=True)
-        finally:
-            await ctx.redis.delete("inbox:sweeper-lock")
+        async with sweeper_lock(
+            ctx.redis, SWEEPER_LOCK, ctx.worker_id, SWEEPER_LOCK_SECONDS
+        ) as mine:
+            if not mine:
+                return  # another worker is sweeping
+            try:
+                # While any worker is still working through inbound records, unfinished
+                # journal entries are most likely just queued behind them: re-handing them
+                # would only add duplicate work to a backlog. Redeliver once the stream has
+                # gone quiet.
+                busy = await ctx.inbound_busy()
+                redelivered = 0 if busy else await webhook_service.redeliver_stale(deps)
+                requeued = await message_service.requeue_stale(deps)
+                if redelivered or requeued:
+                    log.warning(
+                        "sweeper handed over %d inbound events and %d sends",
+                        redelivered,
+                        requeued,
+                    )
+            except PyMongoError:
+                log.warning("sweeper skipped a round: database unavailable", exc_info=True)
 
     notifications.register(app, ctx)  # events topic -> users' notifications
     campaigns.register(app, ctx)  # campaign topic -> sends; scheduled starts; sweeper
@@ -203,16 +203,19 @@ async def _thread_batch(
     batch); if that fails for a reason other than an outage, they are applied one at a time
     so that only the bad record is recorded as failed. Receipts follow, each conversation's
     in order. Records whose services stayed unavailable are not finished (sweeper)."""
-    known = await _retrying(lambda: channels.get_many({r.channel_id for r in records}))
+    known = await retrying(
+        lambda: channels.get_many({r.channel_id for r in records}), what="reading channels"
+    )
     finished: list[InboundRecord] = []
     messages: list[InboundRecord] = []
     statuses: list[InboundRecord] = []
     for r in records:
         if r.channel_id not in known:
-            await _retrying(
+            await retrying(
                 lambda r=r: webhook_service.record_error(
                     r.delivery_id, r.index, "channel no longer exists"
-                )
+                ),
+                what="recording an inbound error",
             )
             finished.append(r)
         elif isinstance(r.event, InboundMessage):
@@ -224,112 +227,38 @@ async def _thread_batch(
         assert isinstance(r.event, InboundMessage)
         return threading_service.Incoming(known[r.channel_id], r.event, r.source)
 
+    def conversation(r: InboundRecord) -> str:
+        return thread_key(r.channel_id, r.event.thread_id)
+
     if messages:
-        try:
-            await _retrying(
-                lambda: threading_service.apply_messages(
-                    deps.events, [incoming(r) for r in messages], concurrency
-                )
+        finished.extend(
+            await consume_batch(
+                messages,
+                lambda batch: threading_service.apply_messages(
+                    deps.events, [incoming(r) for r in batch], concurrency
+                ),
+                process_one=lambda r: threading_service.apply_messages(deps.events, [incoming(r)]),
+                on_error=_inbound_failed,
+                key=conversation,
+                concurrency=concurrency,
+                what="messages",
             )
-            finished.extend(messages)
-        except _TRANSIENT:
-            log.warning("%d messages left for the sweeper: services unavailable", len(messages))
-        except Exception:  # noqa: BLE001 - find the bad record by applying them one by one
-            log.exception("a batch of %d messages failed; applying them one by one", len(messages))
-            finished.extend(
-                await _per_conversation(
-                    messages,
-                    key=lambda r: thread_key(r.channel_id, r.event.thread_id),
-                    handle=lambda r: _guarded(
-                        lambda x: threading_service.apply_messages(deps.events, [incoming(x)]),
-                        r,
-                        on_error=_inbound_failed,
-                    ),
-                    concurrency=concurrency,
-                )
-            )
+        )
 
     async def apply_status(r: InboundRecord) -> None:
         assert isinstance(r.event, StatusUpdate)
         await threading_service.apply_status(deps.events, known[r.channel_id], r.event)
 
     finished.extend(
-        await _per_conversation(
+        await each_record(
             statuses,
-            key=lambda r: thread_key(r.channel_id, r.event.thread_id),
-            handle=lambda r: _guarded(apply_status, r, on_error=_inbound_failed),
+            apply_status,
+            on_error=_inbound_failed,
+            key=conversation,
             concurrency=concurrency,
         )
     )
     return finished
-
-
-def _parse_all(batch: Iterable[Any], model: Any) -> list[Any]:
-    out = []
-    for value in batch:
-        try:
-            out.append(model.model_validate(value))
-        except Exception as exc:  # noqa: BLE001 - a record we cannot read must not stop the stream
-            log.error("skipping unreadable %s record: %r", model.__name__, exc)
-    return out
-
-
-async def _per_conversation(
-    records: list[Any],
-    key: Callable[[Any], str],
-    handle: Callable[[Any], Awaitable[bool]],
-    concurrency: int = 8,
-) -> list[Any]:
-    """Run each conversation's records in order, different conversations concurrently.
-
-    Returns the records whose `handle` returned True (finished)."""
-    groups: dict[str, list[Any]] = defaultdict(list)
-    for r in records:
-        groups[key(r)].append(r)
-    # Bounded: past a handful of concurrent writers the database spends its time on write
-    # conflicts and connection churn instead of work (measured with bench/webhooks.py).
-    limit = asyncio.Semaphore(concurrency)
-
-    async def run(group: list[Any]) -> list[Any]:
-        async with limit:
-            return [r for r in group if await handle(r)]
-
-    results = await asyncio.gather(*(run(g) for g in groups.values()))
-    return [r for finished in results for r in finished]
-
-
-async def _guarded(
-    fn: Callable[[Any], Awaitable[Any]],
-    record: Any,
-    on_error: Callable[[Any, BaseException], Awaitable[None]],
-) -> bool:
-    """Process one record; False when an outage outlasted the retries (try again later)."""
-    try:
-        await _retrying(lambda: fn(record))
-        return True
-    except _TRANSIENT:
-        log.warning("record left for the sweeper: services unavailable", exc_info=True)
-        return False
-    except Exception as exc:  # noqa: BLE001
-        log.exception("record skipped")
-        try:
-            await on_error(record, exc)
-        except Exception:  # noqa: BLE001
-            log.exception("could not record the failure")
-        return True
-
-
-async def _retrying(fn: Callable[[], Awaitable[Any]], attempts: int = 8) -> Any:
-    """Wait out short outages of Mongo/Redis; after that the sweeper takes over."""
-    delay = 0.25
-    for attempt in range(attempts):
-        try:
-            return await fn()
-        except _TRANSIENT:
-            if attempt == attempts - 1:
-                raise
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, 5.0)
 
 
 async def _inbound_failed(record: InboundRecord, exc: BaseException) -> None:

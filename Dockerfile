@@ -10,6 +10,8 @@ WORKDIR /app
 
 # Only what the package build needs, so unrelated edits do not bust the install layer.
 COPY pyproject.toml README.md ./
+COPY app ./app
+COPY adapters ./adapters
 COPY inbox ./inbox
 COPY connectors ./connectors
 COPY streams ./streams

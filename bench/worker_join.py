@@ -21,9 +21,9 @@ from pathlib import Path
 
 import redis
 
+from adapters.bootstrap import WORKERS_KEY
 from app.embedded import EmbeddedServers
 from inbox.config import Settings
-from streams.context import WORKERS_KEY
 
 
 def time_one(settings: Settings, log_path: Path) -> float:

@@ -8,11 +8,11 @@ result = await connector.send(http, config_with_api_base_url, outbound)
 from __future__ import annotations
 
 from connectors.base import ChannelType, Connector
-from connectors.email import EmailConnector
 from connectors.instagram import InstagramConnector
 from connectors.messenger import MessengerConnector
 from connectors.mock import MockConnector
 from connectors.sms import SmsConnector
+from connectors.smtp import EmailConnector
 from connectors.whatsapp import WhatsAppConnector
 
 # Connectors are stateless, so one shared instance per type serves every channel.

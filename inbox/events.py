@@ -1,4 +1,12 @@
-"""Names of the domain events pushed to agents (websocket) and other consumers."""
+"""The org event envelope and the names of the domain events pushed to agents (websocket),
+the events topic and outbound webhooks."""
+
+from __future__ import annotations
+
+import functools
+import json
+from dataclasses import dataclass
+from typing import Any
 
 TICKET_CREATED = "ticket.created"
 TICKET_UPDATED = "ticket.updated"
@@ -46,3 +54,27 @@ AUTOMATION_TRIGGERED = "automation.triggered"
 CART_ABANDONED = "cart.abandoned"
 # Outbound webhooks: sent by `POST .../webhooks/{id}/test` to that one subscription only.
 WEBHOOK_TEST = "webhook.test"
+
+
+def parse_event_id(raw: str) -> tuple[int, int]:
+    """Event ids compare as (milliseconds, sequence); ValueError on anything else."""
+    ms, _, seq = raw.partition("-")
+    return int(ms), int(seq or 0)
+
+
+@dataclass(frozen=True)
+class OrgEvent:
+    """One event of an org's log: its id (increasing per org), name and data."""
+
+    id: str
+    event: str
+    data: dict[str, Any]
+
+    @functools.cached_property
+    def json(self) -> str:
+        """Encoded once, however many sockets of the org it goes to. Ephemeral events
+        (presence) have no log id and show `"id": null`."""
+        return json.dumps({"id": self.id or None, "event": self.event, "data": self.data})
+
+    def to_json(self) -> str:
+        return self.json

@@ -23,6 +23,11 @@ class InboundRecord(BaseModel):
     def source(self) -> str:
         return f"{self.delivery_id}#{self.index}"
 
+    @property
+    def key(self) -> str:
+        """The record key: the conversation, "<channelId>:<threadId>"."""
+        return thread_key(self.channel_id, self.event.thread_id)
+
 
 class OutboundRecord(BaseModel):
     """An outbound message to send. Key: "<channelId>:<threadId>", so one conversation's
@@ -33,6 +38,10 @@ class OutboundRecord(BaseModel):
     conversation: str
     """The record key, "<channelId>:<threadId>": sends of one conversation stay in order."""
 
+    @property
+    def key(self) -> str:
+        return self.conversation
+
 
 class CampaignRecord(BaseModel):
     """One campaign recipient to send to. Key: "<channelId>:<contact>", the conversation the
@@ -42,6 +51,10 @@ class CampaignRecord(BaseModel):
     campaign_id: str
     recipient_id: str
     conversation: str
+
+    @property
+    def key(self) -> str:
+        return self.conversation
 
 
 def thread_key(channel_id: str, thread_id: str) -> str:

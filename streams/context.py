@@ -1,23 +1,22 @@
-"""The worker's clients (Mongo, Redis, Kafka producer, HTTP), opened once per process."""
+"""The worker's clients (from the one bootstrap, `adapters/bootstrap.py`), opened once per
+process, plus its shared Redis marks: heartbeats and the inbound-busy flag."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import socket
 import time
 
-import aiohttp
 from pymongo import AsyncMongoClient
-from redis.asyncio import BlockingConnectionPool, Redis
+from redis.asyncio import Redis
 
-from inbox import db
+from adapters.bootstrap import WORKERS_KEY, Clients, open_clients
+from adapters.kafka import KafkaStream
 from inbox.config import Settings
 from inbox.ports import Deps
-from inbox.realtime import RedisEventLog
-from streams.producer import FanoutPublisher, KafkaStream, ensure_topics
 
-WORKERS_KEY = "inbox:workers"
 INBOUND_BUSY_KEY = "inbox:inbound-busy:{prefix}"  # per deployment (topic prefix)
 
 
@@ -27,36 +26,24 @@ class WorkerContext:
         self.worker_id = f"{socket.gethostname()}:{os.getpid()}"
         self._lock = asyncio.Lock()
         self._busy_marked_at = 0.0
-        self._deps: Deps | None = None
+        self._stack = contextlib.AsyncExitStack()
+        self._clients: Clients | None = None
         self.mongo: AsyncMongoClient | None = None
         self.redis: Redis | None = None
         self.stream: KafkaStream | None = None
 
     async def deps(self) -> Deps:
         """Open everything on first use (agents and timers may start in any order)."""
-        if self._deps is not None:
-            return self._deps
+        if self._clients is not None:
+            return self._clients.deps
         async with self._lock:
-            if self._deps is None:
-                self.mongo = await db.connect(self.settings)
-                # Blocking pool: a burst of concurrent conversations waits for a connection
-                # instead of failing with "Too many connections".
-                self.redis = Redis.from_pool(
-                    BlockingConnectionPool.from_url(
-                        self.settings.redis_url, max_connections=64, timeout=20
-                    )
+            if self._clients is None:
+                clients = await self._stack.enter_async_context(
+                    open_clients(self.settings, redis_connections=64)
                 )
-                await ensure_topics(self.settings)
-                self.stream = KafkaStream(self.settings)
-                await self.stream.start()
-                http = aiohttp.ClientSession()
-                events = FanoutPublisher(
-                    RedisEventLog(self.redis, self.settings.events_retention), self.stream
-                )
-                self._deps = Deps(
-                    settings=self.settings, events=events, stream=self.stream, http=http
-                )
-        return self._deps
+                self.mongo, self.redis, self.stream = clients.mongo, clients.redis, clients.stream
+                self._clients = clients
+        return self._clients.deps
 
     async def mark_inbound_busy(self) -> None:
         """Called per inbound record (at most one Redis write a second); shared by all
@@ -86,12 +73,6 @@ class WorkerContext:
         await pipe.execute()
 
     async def close(self) -> None:
-        if self._deps is not None:
-            await self._deps.http.close()
-        if self.stream is not None:
-            await self.stream.stop()
         if self.redis is not None:
             await self.redis.zrem(WORKERS_KEY, self.worker_id)
-            await self.redis.aclose()
-        if self.mongo is not None:
-            await self.mongo.close()
+        await self._stack.aclose()

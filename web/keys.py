@@ -6,10 +6,10 @@ from aiohttp import web
 from pymongo import AsyncMongoClient
 from redis.asyncio import Redis
 
+from adapters.event_log import RedisEventLog
+from adapters.kafka import KafkaStream
 from inbox.config import Settings
 from inbox.ports import Deps
-from inbox.realtime import RedisEventLog
-from streams.producer import KafkaStream
 from web.realtime.hub import Hub
 from web.realtime.presence import Presence
 

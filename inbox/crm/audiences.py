@@ -31,8 +31,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from connectors.base import ChannelType
-from connectors.email import normalise_address
 from connectors.sms import normalise_phone
+from connectors.smtp import normalise_address
 from inbox.campaigns.documents import AudienceType, Campaign
 from inbox.channels.documents import Channel
 from inbox.crm import segments as segment_service

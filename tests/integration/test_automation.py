@@ -17,10 +17,10 @@ import pytest
 from aiohttp import web
 from redis.asyncio import Redis
 
+from adapters.event_log import stream_key
+from adapters.kafka import KafkaStream
 from inbox import topics
 from inbox.config import Settings
-from inbox.realtime import stream_key
-from streams.producer import KafkaStream
 from tests.fakes import payloads as p
 from tests.integration.conftest import APP_SECRET, Api, eventually, signup
 from tests.integration.test_auth import invite_agent

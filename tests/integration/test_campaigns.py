@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from redis.asyncio import Redis
 
-from inbox.realtime import RedisEventLog
+from adapters.event_log import RedisEventLog
 from tests.fakes import payloads as p
 from tests.integration.conftest import APP_SECRET, Api, eventually
 from tests.integration.test_auth import invite_agent

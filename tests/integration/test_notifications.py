@@ -6,8 +6,8 @@ import uuid
 
 import pytest
 
+from adapters.kafka import KafkaStream
 from inbox import topics
-from streams.producer import KafkaStream
 from tests.integration.conftest import Api, eventually, signup
 from tests.integration.test_auth import invite_agent
 from tests.integration.test_customers import mock_channel, say

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from redis.asyncio import Redis
 
-from inbox.realtime import RedisEventLog
+from adapters.event_log import RedisEventLog
 from tests.integration.conftest import Api, signup
 from tests.integration.test_auth import invite_agent
 

@@ -20,9 +20,9 @@ from typing import Any
 import pytest
 from aiohttp import web
 
+from adapters.kafka import KafkaStream
 from inbox import topics
 from inbox.config import Settings
-from streams.producer import KafkaStream
 from tests.integration.conftest import Api, eventually, signup
 from tests.integration.test_auth import invite_agent
 from tests.integration.test_crash_recovery import restartable_worker  # noqa: F401 - fixture

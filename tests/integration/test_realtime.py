@@ -8,7 +8,7 @@ import json
 import aiohttp
 import pytest
 
-from inbox.realtime import parse_event_id
+from inbox.events import parse_event_id
 from tests.fakes import payloads as p
 from tests.integration.conftest import APP_SECRET, Api, signup
 from tests.integration.test_pipeline import PHONE_ID, new_wa_id, wa_channel

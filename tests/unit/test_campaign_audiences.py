@@ -9,7 +9,7 @@ from email.policy import SMTP
 import pytest
 
 from connectors.base import ChannelType, OutboundMessage
-from connectors.email import EmailConfig, build_email, email_bytes
+from connectors.smtp import EmailConfig, build_email, email_bytes
 from inbox.campaigns import context as campaign_context
 from inbox.campaigns.documents import AudienceType
 from inbox.channels.documents import Channel

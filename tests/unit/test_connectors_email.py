@@ -23,7 +23,7 @@ from connectors.base import (
     RetryableSendError,
     WebhooksUnsupported,
 )
-from connectors.email import (
+from connectors.smtp import (
     EmailConfig,
     EmailConnector,
     build_email,

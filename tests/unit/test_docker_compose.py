@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -153,3 +154,17 @@ def test_the_dockerfile_installs_the_package_as_a_non_root_user_and_runs_inbox_w
     assert users and users[-1] not in {"root", "0"}
     (cmd,) = [line for line in lines if line.startswith("CMD ")]
     assert json.loads(cmd.removeprefix("CMD "))[:2] == ["inbox", "web"]
+
+
+def test_the_dockerfile_copies_every_package_the_build_installs() -> None:
+    """A package left out of the image installs nothing, and `inbox` fails at import."""
+    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    packages = {
+        p.rstrip("*") for p in pyproject["tool"]["setuptools"]["packages"]["find"]["include"]
+    }
+    copied = {
+        line.split()[1]
+        for line in (ROOT / "Dockerfile").read_text().splitlines()
+        if line.startswith("COPY ")
+    }
+    assert packages <= copied, packages - copied

@@ -7,7 +7,7 @@ Config: `host`, `port` (default by `security`: 587 starttls, 465 tls, 25 none), 
 Every e-mail is multipart/alternative (plain text and HTML). Its `Message-ID` is derived from
 our message id (`<id@from-domain>`), so a retried send of the same message carries the same
 Message-ID; the worker claims a message before sending it and never sends a SENT or FAILED one
-again (inbox/services/messages.py). The Message-ID is the external message id.
+again (inbox/conversations/messages.py). The Message-ID is the external message id.
 
 SMTP replies decide retries: 4xx, connection errors and timeouts are retryable; 5xx is
 permanent, and the message fails with the server's own reply. Connections are pooled per

@@ -1,4 +1,5 @@
-"""Per-org event log in Redis Streams: the realtime backbone between workers and web processes.
+"""Per-org event log in Redis Streams: the realtime backbone between workers and web
+processes (`adapters/publisher.py` writes to it; every web process reads it).
 
 Each org has one stream; Redis gives every entry an increasing id ("<ms>-<seq>"), which is
 the event id clients see and send back as `since` to fill a gap after a reconnect.
@@ -6,40 +7,18 @@ the event id clients see and send back as `since` to fill a gap after a reconnec
 
 from __future__ import annotations
 
-import functools
 import json
-from dataclasses import dataclass
 from typing import Any
 
 from redis.asyncio import Redis
+
+from inbox.events import OrgEvent
 
 _KEY = "inbox:events:{org_id}"
 
 
 def stream_key(org_id: str) -> str:
     return _KEY.format(org_id=org_id)
-
-
-def parse_event_id(raw: str) -> tuple[int, int]:
-    """Event ids compare as (milliseconds, sequence); ValueError on anything else."""
-    ms, _, seq = raw.partition("-")
-    return int(ms), int(seq or 0)
-
-
-@dataclass(frozen=True)
-class OrgEvent:
-    id: str
-    event: str
-    data: dict[str, Any]
-
-    @functools.cached_property
-    def json(self) -> str:
-        """Encoded once, however many sockets of the org it goes to. Ephemeral events
-        (presence) have no log id and show `"id": null`."""
-        return json.dumps({"id": self.id or None, "event": self.event, "data": self.data})
-
-    def to_json(self) -> str:
-        return self.json
 
 
 def _decode(entry_id: bytes | str, fields: dict[Any, Any]) -> OrgEvent:

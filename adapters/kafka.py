@@ -1,4 +1,5 @@
-"""The Kafka side of `StreamProducer`, plus topic creation, for web processes and workers."""
+"""The Kafka side of `inbox.ports.StreamProducer`, plus topic creation, for web processes and
+workers."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from aiokafka.errors import TopicAlreadyExistsError
 
 from inbox import topics
 from inbox.config import Settings
+from inbox.records import CampaignRecord, InboundRecord, OutboundRecord
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +39,15 @@ class KafkaStream:
 
     async def stop(self) -> None:
         await self.producer.stop()
+
+    async def hand_off_inbound(self, record: InboundRecord) -> None:
+        await self.send(topics.inbound(self.settings), record.key, record.model_dump(mode="json"))
+
+    async def enqueue_send(self, record: OutboundRecord) -> None:
+        await self.send(topics.outbound(self.settings), record.key, record.model_dump(mode="json"))
+
+    async def enqueue_campaign(self, record: CampaignRecord) -> None:
+        await self.send(topics.campaign(self.settings), record.key, record.model_dump(mode="json"))
 
     async def send(self, topic: str, key: str, value: dict[str, Any]) -> None:
         # Enqueue only: the caller's durable record (webhook journal, QUEUED message) is the
@@ -72,38 +83,3 @@ async def ensure_topics(settings: Settings) -> None:
                 pass  # another process won the race
     finally:
         await admin.close()
-
-
-class FanoutPublisher:
-    """Publishes a domain event to the org's realtime log (Redis) and the events topic."""
-
-    def __init__(self, log_, stream: KafkaStream):
-        self.log = log_
-        self.stream = stream
-
-    async def publish(self, org_id: str, event: str, data: dict[str, Any]) -> str:
-        event_id = await self.log.publish(org_id, event, data)
-        try:
-            await self.stream.send(
-                topics.events(self.stream.settings),
-                org_id,
-                {"id": event_id, "orgId": org_id, "event": event, "data": data},
-            )
-        except Exception:  # noqa: BLE001 - realtime already has it; consumers of the topic catch up
-            log.warning("could not put event %s on the events topic", event, exc_info=True)
-        return event_id
-
-    async def publish_many(self, org_id: str, items: list[tuple[str, dict[str, Any]]]) -> list[str]:
-        """`publish` for several events, in order: one Redis round trip for all of them."""
-        if not items:
-            return []
-        ids = await self.log.publish_many(org_id, items)
-        topic = topics.events(self.stream.settings)
-        try:
-            for event_id, (event, data) in zip(ids, items, strict=True):
-                await self.stream.send(
-                    topic, org_id, {"id": event_id, "orgId": org_id, "event": event, "data": data}
-                )
-        except Exception:  # noqa: BLE001 - as in `publish`
-            log.warning("could not put %d events on the events topic", len(items), exc_info=True)
-        return ids

@@ -1,0 +1,42 @@
+"""The layout's rules, checked on every run: who may import whom, and honest module names."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+PACKAGES = ["app", "web", "streams", "adapters", "inbox", "connectors"]
+
+
+def test_import_rules_in_pyproject_hold() -> None:
+    """`inbox` imports neither `web` nor `streams`, `connectors` nothing of ours, `web` and
+    `streams` not each other (the contracts are in pyproject.toml, `[tool.importlinter]`)."""
+    lint = Path(sys.executable).with_name("lint-imports")
+    done = subprocess.run(
+        [str(lint), "--no-cache"], cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "broken" in done.stdout and "0 broken" in done.stdout
+
+
+def test_no_module_is_named_like_a_standard_library_module() -> None:
+    shadowing = [
+        str(path.relative_to(ROOT))
+        for package in PACKAGES
+        for path in (ROOT / package).rglob("*.py")
+        if path.stem in sys.stdlib_module_names
+    ]
+    assert shadowing == []
+
+
+def test_no_feature_folder_is_a_grab_bag() -> None:
+    """A folder of more than about fifteen modules has stopped saying what it holds."""
+    crowded = {
+        str(folder.relative_to(ROOT)): n
+        for package in PACKAGES
+        for folder in [ROOT / package, *(p for p in (ROOT / package).rglob("*") if p.is_dir())]
+        if (n := len([f for f in folder.glob("*.py") if f.name != "__init__.py"])) > 18
+    }
+    assert crowded == {}

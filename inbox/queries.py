@@ -24,6 +24,8 @@ from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import BulkWriteError
 
+from inbox.errors import NotFound
+
 T = TypeVar("T")
 D = TypeVar("D", bound=Document)
 
@@ -31,6 +33,15 @@ DUPLICATE_KEY = 11000
 # Values per `$in` (see the module docstring): past ~50 the quadratic match outweighs the
 # fixed cost of one more command (~0.6 ms).
 IN_CHUNK = 50
+
+
+async def get_in_org(model: type[D], org_id: str, doc_id: str, what: str) -> D:
+    """The one way to read an org's document by id: another org's id, or none, is a 404
+    exactly as if it did not exist. `what` names it in the error ("Ticket not found")."""
+    found = await model.find_one({"orgId": org_id, "_id": doc_id})
+    if found is None:
+        raise NotFound(f"{what} not found")
+    return found
 
 
 def chunked(values: Iterable[T], size: int = IN_CHUNK) -> Iterator[list[T]]:

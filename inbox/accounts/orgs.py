@@ -11,6 +11,7 @@ from inbox.audit import service as audit
 from inbox.config import Settings
 from inbox.document_base import utcnow
 from inbox.errors import Conflict, NotFound
+from inbox.queries import get_in_org
 
 
 async def get_org(org_id: str) -> Organisation:
@@ -38,10 +39,7 @@ async def list_users(org_id: str, skip: int, limit: int) -> tuple[list[User], in
 
 
 async def get_user(org_id: str, user_id: str) -> User:
-    user = await User.find_one(User.org_id == org_id, User.id == user_id)
-    if user is None:
-        raise NotFound("User not found")
-    return user
+    return await get_in_org(User, org_id, user_id, "User")
 
 
 async def invite(

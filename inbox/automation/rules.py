@@ -7,7 +7,7 @@ on every customer: trigger and action types (unknown ones are named), the channe
 webhook URLs (http or https), the conditions (the segment compiler's own checks) and the
 templates (sandboxed Jinja2 whose variables must be ones the trigger provides).
 
-Running rules is inbox/services/automation_runs.py (the stream worker's side).
+Running rules is inbox/automation/runs.py (the stream worker's side).
 """
 
 from __future__ import annotations
@@ -41,6 +41,7 @@ from inbox.crm.documents import SegmentCondition, SegmentMatch
 from inbox.document_base import utcnow
 from inbox.errors import NotFound, ValidationFailed
 from inbox.hooks import service as hooks_service
+from inbox.queries import get_in_org
 
 MAX_ACTIONS = 10
 MAX_DELAY_MINUTES = 365 * 24 * 60
@@ -398,12 +399,7 @@ def _conditions(raw: Sequence[Mapping[str, Any] | SegmentCondition]) -> list[Seg
 
 
 async def get(org_id: str, rule_id: str) -> AutomationRule:
-    rule = await AutomationRule.find_one(
-        AutomationRule.org_id == org_id, AutomationRule.id == rule_id
-    )
-    if rule is None:
-        raise NotFound("Automation rule not found")
-    return rule
+    return await get_in_org(AutomationRule, org_id, rule_id, "Automation rule")
 
 
 async def list_rules(

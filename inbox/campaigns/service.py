@@ -1,13 +1,13 @@
 """Campaigns: one templated message to many contacts of one channel, sent by the stream worker.
 
 Web side: create (the template is checked now, so a typo is a 400, not 10,000 failures),
-give it an audience (a segment or a recipient type, inbox/services/audiences.py) and/or add
+give it an audience (a segment or a recipient type, inbox/crm/audiences.py) and/or add
 contacts by hand (validated per platform, duplicates ignored), start. Starting is one atomic
 DRAFT/SCHEDULED -> SENDING update, so a campaign starts once however often it is started;
 then every PENDING recipient is handed to the `campaign` topic, keyed by its conversation,
 and a worker resolves the audience into more recipients (`campaign_sending.resolve`).
 
-Worker side (inbox/services/campaign_sending.py): a stream batch of recipients is threaded
+Worker side (inbox/campaigns/sending.py): a stream batch of recipients is threaded
 like agents' replies and sent through the channel's connector, with the database work done a
 batch at a time. Message ids are derived from recipient ids, so a worker that dies anywhere
 in between finds its own messages again instead of creating second ones, and a message
@@ -32,7 +32,7 @@ from redis.asyncio import Redis
 
 from connectors import get_connector
 from connectors.base import ChannelType, DeliveryStatus
-from inbox import events, topics
+from inbox import events
 from inbox.accounts.documents import User
 from inbox.audit import service as audit
 from inbox.campaigns import context as campaign_context
@@ -60,9 +60,9 @@ from inbox.conversations.documents import Message
 from inbox.crm import audiences
 from inbox.crm.customer_documents import Customer
 from inbox.document_base import utcnow
-from inbox.errors import Conflict, NotFound, ValidationFailed
+from inbox.errors import Conflict, ValidationFailed
 from inbox.ports import Deps, EventPublisher
-from inbox.queries import find_one_and_update
+from inbox.queries import find_one_and_update, get_in_org
 from inbox.records import CampaignRecord, thread_key
 
 log = logging.getLogger(__name__)
@@ -95,10 +95,7 @@ def new_tracking_token() -> str:
 
 
 async def get(org_id: str, campaign_id: str) -> Campaign:
-    campaign = await Campaign.find_one(Campaign.org_id == org_id, Campaign.id == campaign_id)
-    if campaign is None:
-        raise NotFound("Campaign not found")
-    return campaign
+    return await get_in_org(Campaign, org_id, campaign_id, "Campaign")
 
 
 async def views(campaigns: list[Campaign]) -> list[CampaignView]:
@@ -627,7 +624,6 @@ async def _hand_off(deps: Deps, campaign: Campaign, extra: dict[str, Any]) -> in
     """Put one record per PENDING recipient on the campaign topic, in chunks."""
     coll = CampaignRecipient.get_pymongo_collection()
     query = {"campaignId": campaign.id, "status": RecipientStatus.PENDING.value, **extra}
-    topic = topics.campaign(deps.settings)
     handed = 0
     chunk: list[dict[str, Any]] = []
 
@@ -642,7 +638,7 @@ async def _hand_off(deps: Deps, campaign: Campaign, extra: dict[str, Any]) -> in
                 conversation=key,
             )
             try:
-                await deps.stream.send(topic, key, record.model_dump(mode="json"))
+                await deps.stream.enqueue_campaign(record)
             except Exception:  # noqa: BLE001 - recipients stay PENDING; the sweeper re-hands
                 log.warning("could not hand campaign %s to the stream", campaign.id, exc_info=True)
                 return False
@@ -665,7 +661,6 @@ async def _hand_off(deps: Deps, campaign: Campaign, extra: dict[str, Any]) -> in
 async def hand_off_docs(deps: Deps, campaign: Campaign, docs: list[dict[str, Any]]) -> None:
     """Put records for these just-inserted recipients on the campaign topic (a failure
     leaves them PENDING for the sweeper)."""
-    topic = topics.campaign(deps.settings)
     try:
         for doc in docs:
             key = thread_key(campaign.channel_id, doc["recipientContact"])
@@ -675,7 +670,7 @@ async def hand_off_docs(deps: Deps, campaign: Campaign, docs: list[dict[str, Any
                 recipient_id=doc["_id"],
                 conversation=key,
             )
-            await deps.stream.send(topic, key, record.model_dump(mode="json"))
+            await deps.stream.enqueue_campaign(record)
     except Exception:  # noqa: BLE001 - recipients stay PENDING; the sweeper re-hands
         log.warning("could not hand campaign %s to the stream", campaign.id, exc_info=True)
 

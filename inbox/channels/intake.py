@@ -29,7 +29,6 @@ from connectors.base import (
     WebhookRequest,
     WebhooksUnsupported,
 )
-from inbox import topics
 from inbox.channels import cache as channel_cache
 from inbox.channels import service as channel_service
 from inbox.channels.documents import Channel, WebhookDelivery
@@ -38,7 +37,7 @@ from inbox.document_base import utcnow
 from inbox.errors import Forbidden, NotFound, Unauthorized, ValidationFailed
 from inbox.ports import Deps
 from inbox.queries import DUPLICATE_KEY, update_in
-from inbox.records import InboundRecord, thread_key
+from inbox.records import InboundRecord
 
 log = logging.getLogger(__name__)
 
@@ -221,7 +220,6 @@ def decode_journaled(connector: Connector, body: str) -> dict[str, Any]:
 async def hand_off(
     deps: Deps, channel: Channel, delivery_id: str, events: list[Any], indexes: Any
 ) -> None:
-    topic = topics.inbound(deps.settings)
     for i in indexes:
         event = events[i]
         record = InboundRecord(
@@ -232,9 +230,7 @@ async def hand_off(
             event=event,
             event_count=len(events),
         )
-        await deps.stream.send(
-            topic, thread_key(channel.id, event.thread_id), record.model_dump(mode="json")
-        )
+        await deps.stream.hand_off_inbound(record)
 
 
 async def mark_done(finished: Iterable[InboundRecord]) -> None:

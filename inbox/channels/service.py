@@ -17,6 +17,7 @@ from inbox.config import Settings
 from inbox.crm.customer_documents import Customer
 from inbox.document_base import utcnow
 from inbox.errors import NotFound, ValidationFailed
+from inbox.queries import get_in_org
 
 MASK = "********"
 _ALWAYS_SECRET = frozenset({"accessToken", "pageAccessToken", "appSecret"})
@@ -78,12 +79,10 @@ async def list_channels(org_id: str, skip: int, limit: int) -> tuple[list[Channe
 
 
 async def get(org_id: str, channel_id: str) -> Channel:
-    channel = await Channel.find_one(
-        Channel.org_id == org_id,
-        Channel.id == channel_id,
-        Channel.deleted_at == None,  # noqa: E711
-    )
-    if channel is None:
+    channel = await get_in_org(Channel, org_id, channel_id, "Channel")
+    # Deleted channels are checked here, not in the filter: a third field would make the
+    # embedded server scan the collection instead of using the (orgId, _id) index.
+    if channel.deleted_at is not None:
         raise NotFound("Channel not found")
     return channel
 

@@ -30,6 +30,7 @@ from inbox.commerce.documents import Category, Product
 from inbox.document_base import utcnow
 from inbox.errors import Conflict, NotFound, ValidationFailed
 from inbox.ports import Deps
+from inbox.queries import get_in_org
 
 MAX_DEPTH = 10
 UNSET: Any = object()  # "not given" in updates, where None means "clear it"
@@ -67,10 +68,7 @@ async def list_categories(
 
 
 async def get(org_id: str, category_id: str) -> Category:
-    category = await Category.find_one(Category.org_id == org_id, Category.id == category_id)
-    if category is None:
-        raise NotFound("Category not found")
-    return category
+    return await get_in_org(Category, org_id, category_id, "Category")
 
 
 async def get_by_slug(org_id: str, slug: str) -> Category:

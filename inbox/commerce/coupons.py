@@ -29,7 +29,7 @@ from inbox.commerce.documents import Coupon, CouponType
 from inbox.commerce.order_views import CouponValidationView
 from inbox.document_base import utcnow
 from inbox.errors import Conflict, NotFound, ValidationFailed
-from inbox.queries import find_one_and_update
+from inbox.queries import find_one_and_update, get_in_org
 
 CENT = Decimal("0.01")
 MAX_CODE_LENGTH = 50
@@ -124,10 +124,7 @@ async def list_coupons(
 
 
 async def get(org_id: str, coupon_id: str) -> Coupon:
-    coupon = await Coupon.find_one(Coupon.org_id == org_id, Coupon.id == coupon_id)
-    if coupon is None:
-        raise NotFound("Coupon not found")
-    return coupon
+    return await get_in_org(Coupon, org_id, coupon_id, "Coupon")
 
 
 async def by_code(org_id: str, code: str) -> Coupon | None:

@@ -4,7 +4,7 @@ Creating an order is one MongoDB transaction: each item's stock is taken by a co
 update (`stockQuantity >= quantity`, `$inc` stock down and `salesCount` up), the coupon's use
 is counted against its limit, the customer's `totalOrders`/`totalRevenue`/`lastOrderDate` move
 by `$inc`/`$max`, the order number comes from a per-org, per-year counter, the order is
-inserted and the dashboards' sales rollups move by `$inc` (`inbox/services/rollups.py`).
+inserted and the dashboards' sales rollups move by `$inc` (`inbox/analytics/rollups.py`).
 Anything refused (an item out of stock, the coupon used up) aborts the transaction, so the
 items taken before it are given back and the counter does not move: order numbers have no gaps.
 Concurrent orders that touch the same documents are retried by the driver (`with_transaction`)
@@ -45,9 +45,9 @@ from inbox.commerce.order_views import OrderStatsView, OrderView, order_view
 from inbox.crm import customer_rollups
 from inbox.crm.customer_documents import Customer
 from inbox.document_base import utcnow
-from inbox.errors import Conflict, NotFound, ValidationFailed
+from inbox.errors import Conflict, ValidationFailed
 from inbox.ports import Deps
-from inbox.queries import find_one_and_update, in_transaction
+from inbox.queries import find_one_and_update, get_in_org, in_transaction
 
 # Where each status may go next. Cancelling is possible until the order is completed or
 # delivered; a cancelled order is final.
@@ -420,10 +420,7 @@ async def stats(org_id: str, filters: OrderFilters) -> OrderStatsView:
 
 
 async def get(org_id: str, order_id: str) -> Order:
-    order = await Order.find_one(Order.org_id == org_id, Order.id == order_id)
-    if order is None:
-        raise NotFound("Order not found")
-    return order
+    return await get_in_org(Order, org_id, order_id, "Order")
 
 
 async def view(order: Order) -> OrderView:

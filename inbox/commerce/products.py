@@ -32,7 +32,7 @@ from inbox.commerce.documents import Category, Product, product_sku_key
 from inbox.document_base import utcnow
 from inbox.errors import Conflict, NotFound, PayloadTooLarge, ValidationFailed
 from inbox.ports import Deps
-from inbox.queries import find_one_and_delete
+from inbox.queries import find_one_and_delete, get_in_org
 from inbox.storage import MediaStorage, is_valid_key, new_key, sniff_image
 
 MAX_IMAGES = 10
@@ -119,10 +119,7 @@ async def view(product: Product) -> ProductView:
 
 
 async def get(org_id: str, product_id: str) -> Product:
-    product = await Product.find_one(Product.org_id == org_id, Product.id == product_id)
-    if product is None:
-        raise NotFound("Product not found")
-    return product
+    return await get_in_org(Product, org_id, product_id, "Product")
 
 
 async def get_by_slug(org_id: str, slug: str) -> Product:

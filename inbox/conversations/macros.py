@@ -26,7 +26,8 @@ from inbox.conversations.documents import Macro, Ticket
 from inbox.conversations.views import MacroView, macro_view
 from inbox.crm.customer_documents import Customer
 from inbox.document_base import utcnow
-from inbox.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from inbox.errors import Conflict, Forbidden, ValidationFailed
+from inbox.queries import get_in_org
 
 MAX_RENDERED = 4096  # what one reply may hold (web.schemas.MessageBody)
 
@@ -110,10 +111,7 @@ async def list_macros(
 
 
 async def get(org_id: str, macro_id: str) -> Macro:
-    macro = await Macro.find_one(Macro.org_id == org_id, Macro.id == macro_id)
-    if macro is None:
-        raise NotFound("Macro not found")
-    return macro
+    return await get_in_org(Macro, org_id, macro_id, "Macro")
 
 
 def _name_taken(name: str) -> Conflict:

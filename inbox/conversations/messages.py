@@ -25,7 +25,7 @@ from connectors.base import (
     PermanentSendError,
     RetryableSendError,
 )
-from inbox import events, topics
+from inbox import events
 from inbox.accounts.documents import User
 from inbox.audit import service as audit
 from inbox.campaigns import email_campaigns
@@ -143,7 +143,7 @@ async def enqueue_send(deps: Deps, message: Message) -> None:
     key = thread_key(message.channel_id, message.external_thread_id)
     record = OutboundRecord(org_id=message.org_id, message_id=message.id, conversation=key)
     try:
-        await deps.stream.send(topics.outbound(deps.settings), key, record.model_dump(mode="json"))
+        await deps.stream.enqueue_send(record)
     except Exception:  # noqa: BLE001 - the message is stored QUEUED; the sweeper resends it
         log.warning(
             "could not hand message %s to the stream; will retry", message.id, exc_info=True

@@ -19,8 +19,9 @@ from inbox.conversations.documents import Message, Priority, Ticket, TicketStatu
 from inbox.conversations.views import TicketView, message_view, ticket_view
 from inbox.crm.customer_documents import Customer, Identity
 from inbox.document_base import utcnow
-from inbox.errors import Conflict, NotFound, ValidationFailed
+from inbox.errors import Conflict, ValidationFailed
 from inbox.ports import EventPublisher
+from inbox.queries import get_in_org
 
 UNASSIGNED = "unassigned"
 OPEN_STATES = (TicketStatus.OPEN, TicketStatus.PENDING)
@@ -123,12 +124,7 @@ async def list_tickets(
 
 
 async def get(org_id: str, ticket_id: str) -> Ticket:
-    # One plain filter: Beanie joins several expressions with `$and`, which the embedded
-    # server's planner cannot serve from the (orgId, _id) index (it scanned every ticket).
-    ticket = await Ticket.find_one({"orgId": org_id, "_id": ticket_id})
-    if ticket is None:
-        raise NotFound("Ticket not found")
-    return ticket
+    return await get_in_org(Ticket, org_id, ticket_id, "Ticket")
 
 
 async def get_with_messages(org_id: str, ticket_id: str, limit: int = 200) -> dict[str, Any]:

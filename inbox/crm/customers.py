@@ -35,7 +35,7 @@ from inbox.crm.views import CustomerDetailView
 from inbox.document_base import utcnow
 from inbox.errors import Conflict, NotFound, ValidationFailed
 from inbox.ports import EventPublisher
-from inbox.queries import by_id, find_one_and_delete, in_transaction
+from inbox.queries import by_id, find_one_and_delete, get_in_org, in_transaction
 
 RECENT_CONVERSATIONS = 10
 RECENT_ON_DETAIL = 5
@@ -95,10 +95,7 @@ async def list_customers(
 
 
 async def get(org_id: str, customer_id: str) -> Customer:
-    customer = await Customer.find_one(Customer.org_id == org_id, Customer.id == customer_id)
-    if customer is None:
-        raise NotFound("Customer not found")
-    return customer
+    return await get_in_org(Customer, org_id, customer_id, "Customer")
 
 
 async def detail(org_id: str, customer_id: str) -> CustomerDetailView:

@@ -45,7 +45,8 @@ from inbox.audit import service as audit
 from inbox.crm.customer_documents import Customer, CustomerStatus
 from inbox.crm.documents import Segment, SegmentCondition, SegmentMatch
 from inbox.document_base import utcnow
-from inbox.errors import Conflict, NotFound, ValidationFailed
+from inbox.errors import Conflict, ValidationFailed
+from inbox.queries import get_in_org
 
 MAX_CONDITIONS = 50
 MAX_LIST = 500  # values of one `in`
@@ -297,10 +298,7 @@ def customer_filter(
 
 
 async def get(org_id: str, segment_id: str) -> Segment:
-    segment = await Segment.find_one(Segment.org_id == org_id, Segment.id == segment_id)
-    if segment is None:
-        raise NotFound("Segment not found")
-    return segment
+    return await get_in_org(Segment, org_id, segment_id, "Segment")
 
 
 async def segment_filter(org_id: str, segment_id: str) -> dict[str, Any]:

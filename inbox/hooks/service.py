@@ -1,6 +1,6 @@
 """Outbound webhooks: an org's URLs subscribed to its domain events, and their deliveries.
 
-Subscriptions are managed over the API (ADMIN). The stream worker (`streams/webhooks.py`)
+Subscriptions are managed over the API (ADMIN). The stream worker (`streams/hooks.py`)
 reads the events topic, records one `OutboundDelivery` per (subscription, event) and POSTs
 it; this module holds what both sides share: validation, the delivery body and signature,
 the retry schedule, and the atomic claim/record steps that let several workers send
@@ -35,14 +35,14 @@ from inbox.audit import service as audit
 from inbox.config import Settings
 from inbox.document_base import new_id, utcnow
 from inbox.errors import Conflict, NotFound, ValidationFailed
+from inbox.events import parse_event_id
 from inbox.hooks.documents import (
     DeliveryAttempt,
     HookDeliveryStatus,
     OutboundDelivery,
     OutboundWebhook,
 )
-from inbox.queries import duplicate_positions, find_one_and_update
-from inbox.realtime import parse_event_id
+from inbox.queries import duplicate_positions, find_one_and_update, get_in_org
 
 ALL_EVENTS = "*"
 # Internal to the agents' app, or a per-user notice: never sent to outside URLs.
@@ -178,11 +178,7 @@ async def list_webhooks(org_id: str, skip: int, limit: int) -> tuple[list[Outbou
 
 
 async def get(org_id: str, webhook_id: str) -> OutboundWebhook:
-    # By id alone (the primary key), the org compared here: another org's id is a 404 too.
-    hook = await OutboundWebhook.find_one(OutboundWebhook.id == webhook_id)
-    if hook is None or hook.org_id != org_id:
-        raise NotFound("Webhook not found")
-    return hook
+    return await get_in_org(OutboundWebhook, org_id, webhook_id, "Webhook")
 
 
 def _summary(hook: OutboundWebhook) -> dict[str, Any]:

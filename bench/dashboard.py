@@ -10,7 +10,7 @@ them: `--products` products, `--customers` customers created over the last two y
 cancelled, online and offline mixed) with each customer's `totalOrders`/`totalRevenue`/
 `lastOrderDate` matching their orders, a few segments, and campaigns with recipients (sent,
 failed, pending; the campaigns' counters match them) for the CRM overview. The dashboards'
-sales and product rollups are then rebuilt from the orders (`inbox.services.rollups.rebuild`,
+sales and product rollups are then rebuilt from the orders (`inbox.analytics.rollups.rebuild`,
 timed as `insertSeconds.rollups`) and the customer rollups from the customers
 (`customer_rollups.rebuild`, timed as `insertSeconds.customerRollups`), as for any data that
 did not go through the services. The indexes exist already:

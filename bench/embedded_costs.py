@@ -5,7 +5,7 @@
 
 The worker's design follows these figures (README, "Known performance gaps"): an update costs
 several inserts, each index adds to every write, an aggregation-pipeline update costs more
-than operators, and one `$in` of n values costs n² (`inbox/documents/queries.py: IN_CHUNK`).
+than operators, and one `$in` of n values costs n² (`inbox/queries.py: IN_CHUNK`).
 Every figure is wall time per document on a quiet server, the mean of a few rounds, in one
 database dropped at the end. Ratios between rows of one run are what to read.
 """
@@ -31,7 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from app.embedded import mongo_spec, start_one, stop_process
 
 DOCS = 400
-# A customer's indexes (inbox/documents/core.py: Customer), most useful first.
+# A customer's indexes (inbox/<area>/documents.py: Customer), most useful first.
 INDEXES: list[list[tuple[str, int]]] = [
     [("orgId", 1), ("_id", 1)],
     [("orgId", 1), ("platform", 1), ("externalId", 1)],

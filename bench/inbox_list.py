@@ -24,8 +24,8 @@ loop as the list (so each list request may wait for an assign's work).
 Last, a breakdown replays the MongoDB work of one list request with PyMongo against the same
 server and prints each one's median and the plan MongoDB reports for it, so a miss can be
 pinned on the part that causes it: the auth look-up; the count's check for tickets changed
-since it last looked (inbox/services/ticket_counts.py); the page query in the activity window
-the list settled on (inbox/services/ticket_list.py); the three look-ups that build the views.
+since it last looked (inbox/conversations/ticket_counts.py); the page query in the activity window
+the list settled on (inbox/conversations/ticket_list.py); the three look-ups that build the views.
 For comparison it also times what the list did before windows and kept counts: the plain
 sorted query and `count_documents` (not for the unfiltered list, where each takes many
 seconds: `--plain-unfiltered` times them anyway).

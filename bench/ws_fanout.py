@@ -15,8 +15,8 @@ are inserted straight into MongoDB and their access tokens minted with the deplo
 secret, because a thousand invite + accept round trips would mostly measure bcrypt; the web
 process still looks every token's user up in the database, as for any agent.
 
-Every websocket also joins presence (web/presence.py), and each join makes every web process
-push the org's full online list to every socket of the org as `presence.update`. The benchmark
+Every websocket also joins presence (web/realtime/presence.py), and each join makes every web
+process push the org's full online list to every socket of the org as `presence.update`. The benchmark
 counts those frames and bytes while connecting, and waits until none has arrived for
 `--settle` seconds before measuring, so the storm is not part of the fan-out figures.
 
@@ -58,9 +58,9 @@ from _common import log, pct
 from pymongo import AsyncMongoClient
 from redis.asyncio import Redis
 
+from adapters.event_log import RedisEventLog
 from app.embedded import EmbeddedServers, free_port
 from inbox.config import Settings
-from inbox.realtime import RedisEventLog
 from inbox.security import hash_password, issue_access_token
 
 PASSWORD = "bench-password-1"

@@ -24,7 +24,7 @@ async def connect(settings: Settings) -> AsyncMongoClient:
         serverSelectionTimeoutMS=10_000,
         uuidRepresentation="standard",
         # The embedded server closes a connection idle for 300 s, and with retryWrites off
-        # (see inbox/embedded.py) the first write on such a pooled connection would fail.
+        # (see app/embedded.py) the first write on such a pooled connection would fail.
         # Retiring pooled connections after 4 idle minutes means we never use one it closed.
         maxIdleTimeMS=240_000,
     )

@@ -1,4 +1,4 @@
-"""One error hierarchy for the whole product; the web edge maps it to HTTP (web/middlewares.py)."""
+"""One error hierarchy for the whole product; the web edge maps it to HTTP (web/errors.py)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The error middleware: every failure leaves as the DESIGN.md error shape, never a trace."""
+"""The error middleware: every failure leaves in the one error shape (docs/api.md), no trace."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """Shapes that handlers build as plain dicts, written down as models for `/openapi.json`.
 
-Most handlers answer with a `View` from inbox/views.py and are documented with it directly.
+Most handlers answer with a `View` from inbox/<area>/views.py and are documented with it directly.
 The few that assemble a dict (a session, health, an invite with its one-time token, ...)
 are described here field for field; the schemathesis run (tests/integration/
 test_schemathesis.py) checks every real response against these schemas.

@@ -1,7 +1,7 @@
 """The sales dashboard (metrics, revenue chart, top products), the CRM overview and the
 customer segmentation, all by MongoDB aggregation.
 
-Sales metrics and the revenue chart read the sales rollups (`inbox/services/rollups.py`, kept
+Sales metrics and the revenue chart read the sales rollups (`inbox/analytics/rollups.py`, kept
 by the order service in the orders' own transactions) rather than every order of the period:
 the same figures from a few hundred documents. Pipelines over the orders remain for the rest.
 

@@ -61,7 +61,7 @@ class ProductRollup(Document):
 
 
 class CustomerRollup(Document):
-    """Customers counted for the dashboards (`inbox/services/customer_rollups.py`): per (org,
+    """Customers counted for the dashboards (`inbox/crm/customer_rollups.py`): per (org,
     UTC hour / day) how many customers were created then and still exist (`unit` "hour" /
     "day", `created`), and per org (`unit` "totals", `_id` "<orgId>:totals") how many
     customers there are, how many have ordered, their orders and revenue, and an upper bound

@@ -10,7 +10,7 @@
   worker's lease: a worker that dies mid-run leaves it due again once the lease runs out.
 * `AutomationLog`: what an execution did, per action; its id is the execution's.
 
-inbox/services/automation.py has the rules; streams/automation.py runs them.
+inbox/automation/rules.py has the rules; streams/automation.py runs them.
 """
 
 from __future__ import annotations

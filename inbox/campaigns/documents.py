@@ -26,7 +26,7 @@ class RecipientStatus(StrEnum):
 
 class AudienceType(StrEnum):
     """Who a campaign goes to besides contacts added by hand (the sales document's
-    `recipientType`); resolved to recipients when it starts (inbox/services/audiences.py)."""
+    `recipientType`); resolved to recipients when it starts (inbox/crm/audiences.py)."""
 
     ALL = "all"
     WITH_ORDERS = "with_orders"
@@ -36,7 +36,7 @@ class AudienceType(StrEnum):
 
 
 class Campaign(_Base):
-    """A bulk outbound message on one channel (inbox/services/campaigns.py).
+    """A bulk outbound message on one channel (inbox/campaigns/service.py).
 
     DRAFT -> SCHEDULED (future `scheduledAt`) -> SENDING -> COMPLETED; every move is one
     atomic conditional update, so a campaign is started and completed exactly once."""
@@ -54,11 +54,11 @@ class Campaign(_Base):
     # its PENDING recipients handed to the stream again (the embedded broker is memory-only).
     progress_at: datetime | None = None
     # EMAIL campaigns: the subject (a template like the body); opens and clicks counted
-    # once per recipient by the public tracking endpoints (inbox/services/email_campaigns.py).
+    # once per recipient by the public tracking endpoints (inbox/campaigns/email_campaigns.py).
     subject: str | None = None
     opened_count: int = 0
     clicked_count: int = 0
-    # Audience (inbox/services/audiences.py): a saved segment and/or a recipient type, turned
+    # Audience (inbox/crm/audiences.py): a saved segment and/or a recipient type, turned
     # into recipients by the worker once the campaign is SENDING (`audienceLeaseUntil` is the
     # claim of the worker resolving it; `audienceResolvedAt` says it is done).
     segment_id: str | None = None

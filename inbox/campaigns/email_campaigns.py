@@ -1,6 +1,6 @@
 """Campaign e-mails and their tracking; the subject of agents' e-mail replies.
 
-Rendering (worker, per recipient, inbox/services/campaign_sending.py): the campaign's
+Rendering (worker, per recipient, inbox/campaigns/sending.py): the campaign's
 `subject` and HTML `messageTemplate` are rendered for the customer (the HTML one with
 customers' values escaped). Every http(s) link of the body (printable ASCII, at most 2,048
 characters) is rewritten to `{PUBLIC_URL}/t/c/{token}?u=<link>` and a 1x1 pixel
@@ -104,7 +104,7 @@ def render(
     settings: Settings, campaign: Campaign, token: str, context: dict[str, Any]
 ) -> RenderedEmail:
     """One recipient's e-mail from the campaign's templates, the recipient's tracking token
-    (made with the recipient) and the template variables (inbox/services/campaign_context.py);
+    (made with the recipient) and the template variables (inbox/campaigns/context.py);
     TemplateRenderError when they do not render for this customer. No I/O."""
     subject = " ".join(templating.render(campaign.subject or "", context).split())
     body = templating.render_html(campaign.message_template, context)

@@ -1,6 +1,6 @@
 """Message templates (e-mail, SMS, WhatsApp): named subject/body pairs to make campaigns from.
 
-Templates are Jinja2 like campaigns (inbox/services/campaign_context.py): a syntax error or a
+Templates are Jinja2 like campaigns (inbox/campaigns/context.py): a syntax error or a
 variable outside `customer.*`, `customer_name` and `company_name` is a 400 naming the field
 when the template is saved, so a campaign made from it never fails on a typo. `variables`
 lists what the subject and body read. Names are unique per org and channel (409). Writes are

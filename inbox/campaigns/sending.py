@@ -28,7 +28,7 @@ record whose recipient is no longer PENDING changes nothing, and one whose messa
 already only settles the recipient.
 
 `resolve_due` / `resolve` turn a started campaign's audience into recipients
-(inbox/services/audiences.py), handing each inserted batch to the stream at once.
+(inbox/crm/audiences.py), handing each inserted batch to the stream at once.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Message templates: named, reusable subject/body pairs for e-mail, SMS and WhatsApp.
 
 The sales document's `/emails/templates` and `/messages/templates` are two views of these
-(inbox/services/message_templates.py). A campaign made from a template copies its subject and
+(inbox/campaigns/message_templates.py). A campaign made from a template copies its subject and
 body when it is created, so editing or deleting a template never changes a campaign already
 made from it.
 """

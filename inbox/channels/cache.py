@@ -4,7 +4,7 @@ Every webhook POST needs its channel (org, type, secrets); reading it from the d
 each time was about a quarter of the web process's work per webhook under load. Entries
 live `TTL_SECONDS` and are dropped at once by this process's channel updates and deletes;
 another web process sees such a change within the TTL. A signature that fails against a
-cached channel is checked again against a fresh read (see `inbox.services.webhooks`), so a
+cached channel is checked again against a fresh read (see `inbox.channels.intake`), so a
 rotated app secret never refuses a valid delivery.
 """
 

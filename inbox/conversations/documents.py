@@ -48,7 +48,7 @@ class Ticket(_Base):
         name = "tickets"
         keep_nulls = False
         # The list's indexes: (orgId, <filter fields>, lastActivityAt, _id). The list reads
-        # recent-activity windows (inbox/services/ticket_list.py), windowing a filter on the
+        # recent-activity windows (inbox/conversations/ticket_list.py), windowing a filter on the
         # index with its fields before lastActivityAt; writes keep `lastActivityAt` current.
         # The trailing `_id` is the list's tie-break, so a real MongoDB walks the index in
         # order and stops at the page instead of sorting every match.
@@ -164,7 +164,7 @@ class PendingStatus(_Base):
 
 
 class Macro(_Base):
-    """A canned reply; `content` is a sandboxed Jinja2 template (inbox/services/macros.py)."""
+    """A canned reply; `content` is a sandboxed Jinja2 template (inbox/conversations/macros.py)."""
 
     org_id: str
     name: str

@@ -1,6 +1,6 @@
 """The CRM side: customer segments.
 
-A segment is a saved set of conditions over customer fields (`inbox/services/segments.py`
+A segment is a saved set of conditions over customer fields (`inbox/crm/segments.py`
 compiles them into one MongoDB filter); its members are never stored, so a segment is always
 current. `customer_count` is a cache of the last count, refreshed whenever it is computed.
 """

@@ -20,7 +20,7 @@ _CONDITIONS = (
 
 class ConditionBody(Body):
     # Free text on purpose: an unknown field or operator is a 400 that names it and lists
-    # the known ones (inbox/services/segments.py), rather than a bare enum error.
+    # the known ones (inbox/crm/segments.py), rather than a bare enum error.
     field: str = Field(min_length=1, max_length=100, description="A customer field, camelCase")
     operator: str = Field(min_length=1, max_length=20)
     value: Any = Field(

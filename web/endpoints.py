@@ -175,7 +175,10 @@ class Routes:
 
     def register(self, app: web.Application) -> None:
         for method, path, handler in self.entries:
-            app.router.add_route(method, path, handler)
+            if method == "GET":
+                app.router.add_get(path, handler)  # and HEAD, as aiohttp does for GETs
+            else:
+                app.router.add_route(method, path, handler)
 
 
 def respond(

@@ -9,11 +9,13 @@ from typing import Any
 
 from aiohttp import web
 
+from adapters.bootstrap import WORKERS_KEY
 from inbox import db
-from streams.context import WORKERS_KEY
 from web import keys
 from web import openapi_models as om
-from web.openapi import spec
+from web.endpoints import Call, Routes
+
+routes = Routes("health")
 
 
 async def _check(awaitable: Awaitable[Any], timeout: float = 3.0) -> str | None:
@@ -24,16 +26,17 @@ async def _check(awaitable: Awaitable[Any], timeout: float = 3.0) -> str | None:
         return f"{type(exc).__name__}: {exc}"[:300] or type(exc).__name__
 
 
-@spec(
+@routes.get(
+    "/health",
     "Health: MongoDB, Kafka and Redis answer and a worker is consuming",
     tags=["meta"],
     response=om.HealthView,
     also={503: "Something is down: `down` names it"},
     auth=False,
 )
-async def health(request: web.Request) -> web.Response:
-    app = request.app
-    settings = app[keys.SETTINGS]
+async def health(call: Call[None, None]) -> web.Response:
+    app = call.request.app
+    settings = call.settings
     redis = app[keys.REDIS]
     mongo_err, kafka_err, redis_err = await asyncio.gather(
         _check(db.ping(app[keys.MONGO])), _check(app[keys.STREAM].ping()), _check(redis.ping())

@@ -7,14 +7,16 @@ from __future__ import annotations
 from aiohttp import web
 
 from inbox.storage import storage_for
-from web import keys
-from web.openapi import spec
+from web.endpoints import Call, Routes
+
+routes = Routes("media")
 
 # A key names one upload forever (a new upload gets a new key), so caches may keep it.
 CACHE_CONTROL = "public, max-age=31536000, immutable"
 
 
-@spec(
+@routes.get(
+    "/media/{key}",
     "An uploaded image",
     description="The bytes of an uploaded product image with its type (image/jpeg, "
     "image/png, image/gif or image/webp); cacheable for a year, as a key never changes.",
@@ -22,8 +24,9 @@ CACHE_CONTROL = "public, max-age=31536000, immutable"
     content_type="image/*",
     auth=False,
 )
-async def serve(request: web.Request) -> web.StreamResponse:
-    stored = await storage_for(request.app[keys.SETTINGS]).open(request.match_info["key"])
+async def serve(call: Call[None, None]) -> web.StreamResponse:
+    request = call.request
+    stored = await storage_for(call.settings).open(call.path("key"))
     try:
         response = web.StreamResponse(
             headers={

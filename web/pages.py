@@ -15,7 +15,9 @@ import aiohttp_jinja2
 import jinja2
 from aiohttp import web
 
-from web.openapi import spec
+from web.endpoints import Routes
+
+routes = Routes("pages")
 
 WEB_DIR = Path(__file__).resolve().parent
 TEMPLATES = WEB_DIR / "templates"
@@ -79,52 +81,56 @@ def _render(
     return response
 
 
-def _page(summary: str) -> Any:
-    return spec(
+def _page(path: str, summary: str) -> Any:
+    """An HTML page: public, and raw (it renders a template rather than answering JSON)."""
+    return routes.get(
+        path,
         summary,
         description="An HTML shell of the agents' web inbox; its script loads data from the API.",
         tags=["pages"],
         content_type="text/html",
         auth=False,
+        raw=True,
     )
 
 
-@_page("Start: sends the browser to /inbox, or to /login without a session")
+@_page("/", "Start: sends the browser to /inbox, or to /login without a session")
 async def root(request: web.Request) -> web.Response:
     # The session lives in the browser, so the browser decides where to go (root.js).
     return _render(request, "root.html", "root", "Omni Inbox", bare=True)
 
 
-@_page("Log in, sign up or accept an invite")
+@_page("/login", "Log in, sign up or accept an invite")
 async def login(request: web.Request) -> web.Response:
     return _render(request, "login.html", "login", "Log in", bare=True)
 
 
-@_page("The inbox: tickets, conversation, customer")
+@_page("/inbox/{ticketId}", "The inbox: tickets, conversation, customer")
+@_page("/inbox", "The inbox: tickets, conversation, customer")
 async def inbox(request: web.Request) -> web.Response:
     return _render(request, "inbox.html", "inbox", "Inbox")
 
 
-@_page("Admin: channels")
+@_page("/admin/channels", "Admin: channels")
 async def channels(request: web.Request) -> web.Response:
     return _render(request, "admin/channels.html", "channels", "Channels")
 
 
-@_page("Admin: users and invites")
+@_page("/admin/users", "Admin: users and invites")
 async def users(request: web.Request) -> web.Response:
     return _render(request, "admin/users.html", "users", "Users")
 
 
-@_page("Macros")
+@_page("/admin/macros", "Macros")
 async def macros(request: web.Request) -> web.Response:
     return _render(request, "admin/macros.html", "macros", "Macros")
 
 
-@_page("Admin: campaigns")
+@_page("/admin/campaigns", "Admin: campaigns")
 async def campaigns(request: web.Request) -> web.Response:
     return _render(request, "admin/campaigns.html", "campaigns", "Campaigns")
 
 
-@_page("Analytics dashboard")
+@_page("/admin/analytics", "Analytics dashboard")
 async def analytics(request: web.Request) -> web.Response:
     return _render(request, "admin/analytics.html", "analytics", "Analytics")

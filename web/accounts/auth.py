@@ -2,101 +2,110 @@
 
 from __future__ import annotations
 
-from aiohttp import web
+from typing import Any
 
 from inbox.accounts import auth as auth_service
 from inbox.accounts.views import auth_user_view, user_view
-from web import keys
 from web import openapi_models as om
 from web.accounts.schemas import AcceptInviteBody, LoginBody, RefreshBody, SignupBody
-from web.auth import authenticated, current_user
-from web.openapi import spec
-from web.parsing import json_body
+from web.endpoints import Call, Routes
+
+routes = Routes("auth")
 
 
-def _session(session: auth_service.Session, status: int = 200) -> web.Response:
-    return web.json_response(
-        {
-            "user": auth_user_view(session.user).dump(),
-            "accessToken": session.access_token,
-            "refreshToken": session.refresh_token,
-        },
-        status=status,
-    )
+def _session(session: auth_service.Session) -> dict[str, Any]:
+    return {
+        "user": auth_user_view(session.user).dump(),
+        "accessToken": session.access_token,
+        "refreshToken": session.refresh_token,
+    }
 
 
-@spec(
+@routes.post(
+    "/auth/signup",
     "Sign up: a new organisation and its first admin",
+    auth=False,
     tags=["auth"],
     body=SignupBody,
     response=om.SessionView,
     status=201,
     errors=[409],
 )
-async def signup(request: web.Request) -> web.Response:
-    body = await json_body(request, SignupBody)
+async def signup(call: Call[SignupBody, None]) -> dict[str, Any]:
     session = await auth_service.signup(
-        request.app[keys.SETTINGS],
-        org_name=body.org_name,
-        name=body.name,
-        email=body.email,
-        password=body.password,
+        call.settings,
+        org_name=call.body.org_name,
+        name=call.body.name,
+        email=call.body.email,
+        password=call.body.password,
     )
-    return _session(session, status=201)
+    return _session(session)
 
 
-@spec("Log in", tags=["auth"], body=LoginBody, response=om.SessionView, errors=[401])
-async def login(request: web.Request) -> web.Response:
-    body = await json_body(request, LoginBody)
+@routes.post(
+    "/auth/login",
+    "Log in",
+    auth=False,
+    tags=["auth"],
+    body=LoginBody,
+    response=om.SessionView,
+    errors=[401],
+)
+async def login(call: Call[LoginBody, None]) -> dict[str, Any]:
     return _session(
-        await auth_service.login(
-            request.app[keys.SETTINGS], email=body.email, password=body.password
-        )
+        await auth_service.login(call.settings, email=call.body.email, password=call.body.password)
     )
 
 
-@spec(
+@routes.post(
+    "/auth/refresh",
     "Trade a refresh token for a new access token (the refresh token rotates)",
+    auth=False,
     tags=["auth"],
     body=RefreshBody,
     response=om.TokensView,
     errors=[401],
 )
-async def refresh(request: web.Request) -> web.Response:
-    body = await json_body(request, RefreshBody)
-    session = await auth_service.refresh(request.app[keys.SETTINGS], body.refresh_token)
+async def refresh(call: Call[RefreshBody, None]) -> dict[str, Any]:
+    session = await auth_service.refresh(call.settings, call.body.refresh_token)
     # The document returns the access token; the rotated refresh token comes alongside.
-    return web.json_response(
-        {"accessToken": session.access_token, "refreshToken": session.refresh_token}
-    )
+    return {"accessToken": session.access_token, "refreshToken": session.refresh_token}
 
 
-@spec("Log out: revoke a refresh token", tags=["auth"], body=RefreshBody, response=om.OkView)
-async def logout(request: web.Request) -> web.Response:
-    body = await json_body(request, RefreshBody)
-    await auth_service.logout(body.refresh_token)
-    return web.json_response({"success": True, "message": "Logged out"})
+@routes.post(
+    "/auth/logout",
+    "Log out: revoke a refresh token",
+    auth=False,
+    tags=["auth"],
+    body=RefreshBody,
+    response=om.OkView,
+)
+async def logout(call: Call[RefreshBody, None]) -> dict[str, Any]:
+    await auth_service.logout(call.body.refresh_token)
+    return {"success": True, "message": "Logged out"}
 
 
-@spec(
+@routes.post(
+    "/auth/accept-invite",
     "Accept an invite: create the invited user and start a session",
+    auth=False,
     tags=["auth"],
     body=AcceptInviteBody,
     response=om.SessionView,
     status=201,
     errors=[404, 409],
 )
-async def accept_invite(request: web.Request) -> web.Response:
-    body = await json_body(request, AcceptInviteBody)
+async def accept_invite(call: Call[AcceptInviteBody, None]) -> dict[str, Any]:
     session = await auth_service.accept_invite(
-        request.app[keys.SETTINGS], token=body.token, name=body.name, password=body.password
+        call.settings, token=call.body.token, name=call.body.name, password=call.body.password
     )
-    return _session(session, status=201)
+    return _session(session)
 
 
-@spec("The caller's own user", tags=["auth"], response=om.MeView)
-@authenticated(org_scoped=False)
-async def me(request: web.Request) -> web.Response:
-    data = user_view(current_user(request)).dump()
+@routes.get(
+    "/auth/me", "The caller's own user", org_scoped=False, tags=["auth"], response=om.MeView
+)
+async def me(call: Call[None, None]) -> dict[str, Any]:
+    data = user_view(call.user).dump()
     data.pop("createdAt", None)
-    return web.json_response(data)
+    return data

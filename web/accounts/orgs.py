@@ -2,103 +2,102 @@
 
 from __future__ import annotations
 
-from aiohttp import web
+from typing import Any
 
 from inbox.accounts import orgs as org_service
 from inbox.accounts.documents import Role
 from inbox.accounts.views import InviteView, OrgView, UserView, invite_view, org_view, user_view
-from web import keys
 from web import openapi_models as om
 from web.accounts.schemas import InviteBody, OrgPatchBody
-from web.auth import authenticated, current_user
-from web.openapi import spec
-from web.pagination import page_of, paged_response
-from web.parsing import json_body
+from web.endpoints import Call, Paged, Routes
+
+routes = Routes("orgs")
 
 
-@spec("Get the organisation", tags=["organisation"], response=OrgView)
-@authenticated()
-async def get_org(request: web.Request) -> web.Response:
-    return web.json_response(
-        org_view(await org_service.get_org(current_user(request).org_id)).dump()
-    )
+@routes.get("/orgs/{orgId}", "Get the organisation", tags=["organisation"], response=OrgView)
+async def get_org(call: Call[None, None]) -> OrgView:
+    return org_view(await org_service.get_org(call.org_id))
 
 
-@spec("Update the organisation", tags=["organisation"], body=OrgPatchBody, response=OrgView)
-@authenticated(Role.ADMIN)
-async def patch_org(request: web.Request) -> web.Response:
-    body = await json_body(request, OrgPatchBody)
-    me = current_user(request)
-    org = await org_service.update_org(me.org_id, name=body.name, actor=me)
-    return web.json_response(org_view(org).dump())
+@routes.patch(
+    "/orgs/{orgId}",
+    "Update the organisation",
+    role=Role.ADMIN,
+    tags=["organisation"],
+    body=OrgPatchBody,
+    response=OrgView,
+)
+async def patch_org(call: Call[OrgPatchBody, None]) -> OrgView:
+    org = await org_service.update_org(call.org_id, name=call.body.name, actor=call.user)
+    return org_view(org)
 
 
-@spec("List users", tags=["users"], response=UserView, list_response=True)
-@authenticated()
-async def list_users(request: web.Request) -> web.Response:
-    page = page_of(request)
-    users, total = await org_service.list_users(current_user(request).org_id, page.skip, page.limit)
-    return paged_response(request, [user_view(u).dump() for u in users], total, page)
+@routes.get(
+    "/orgs/{orgId}/users", "List users", tags=["users"], response=UserView, list_response=True
+)
+async def list_users(call: Call[None, None]) -> Paged:
+    users, total = await org_service.list_users(call.org_id, call.page.skip, call.page.limit)
+    return Paged([user_view(u) for u in users], total)
 
 
-@spec("Get a user", tags=["users"], response=UserView)
-@authenticated()
-async def get_user(request: web.Request) -> web.Response:
-    user = await org_service.get_user(current_user(request).org_id, request.match_info["userId"])
-    return web.json_response(user_view(user).dump())
-
-
-@spec(
+@routes.post(
+    "/orgs/{orgId}/users/invites",
     "Invite a user by email; the invite token is shown once",
+    role=Role.ADMIN,
     tags=["users"],
     body=InviteBody,
     response=om.InviteCreatedView,
     status=201,
     errors=[409],
 )
-@authenticated(Role.ADMIN)
-async def invite(request: web.Request) -> web.Response:
-    body = await json_body(request, InviteBody)
-    me = current_user(request)
+async def invite(call: Call[InviteBody, None]) -> dict[str, Any]:
+    me = call.user
     inv, token = await org_service.invite(
-        request.app[keys.SETTINGS],
+        call.settings,
         me.org_id,
-        email=body.email,
-        role=body.role,
+        email=call.body.email,
+        role=call.body.role,
         invited_by=me.id,
         actor=me,
     )
     data = invite_view(inv).dump()
     data["token"] = token  # shown once; only its hash is stored
-    return web.json_response(data, status=201)
+    return data
 
 
-@spec("List invites", tags=["users"], response=InviteView, list_response=True)
-@authenticated(Role.ADMIN)
-async def list_invites(request: web.Request) -> web.Response:
-    page = page_of(request)
-    invites, total = await org_service.list_invites(
-        current_user(request).org_id, page.skip, page.limit
-    )
-    return paged_response(request, [invite_view(i).dump() for i in invites], total, page)
+@routes.get(
+    "/orgs/{orgId}/users/invites/list",
+    "List invites",
+    role=Role.ADMIN,
+    tags=["users"],
+    response=InviteView,
+    list_response=True,
+)
+async def list_invites(call: Call[None, None]) -> Paged:
+    invites, total = await org_service.list_invites(call.org_id, call.page.skip, call.page.limit)
+    return Paged([invite_view(i) for i in invites], total)
 
 
-@spec(
+@routes.get("/orgs/{orgId}/users/{userId}", "Get a user", tags=["users"], response=UserView)
+async def get_user(call: Call[None, None]) -> UserView:
+    return user_view(await org_service.get_user(call.org_id, call.path("userId")))
+
+
+@routes.post(
+    "/orgs/{orgId}/users/{userId}/deactivate",
     "Deactivate a user: their sessions end at once",
+    role=Role.ADMIN,
     tags=["users"],
     response=om.DeactivatedView,
     errors=[409],
 )
-@authenticated(Role.ADMIN)
-async def deactivate(request: web.Request) -> web.Response:
-    me = current_user(request)
+async def deactivate(call: Call[None, None]) -> dict[str, Any]:
+    me = call.user
     user = await org_service.deactivate(
-        me.org_id, request.match_info["userId"], acting_user_id=me.id, actor=me
+        me.org_id, call.path("userId"), acting_user_id=me.id, actor=me
     )
-    return web.json_response(
-        {
-            "success": True,
-            "message": f"User {user.email} deactivated",
-            "user": user_view(user).dump(),
-        }
-    )
+    return {
+        "success": True,
+        "message": f"User {user.email} deactivated",
+        "user": user_view(user).dump(),
+    }

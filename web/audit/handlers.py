@@ -2,70 +2,64 @@
 
 from __future__ import annotations
 
-from aiohttp import web
-
 from inbox.accounts.documents import Role
 from inbox.audit import service as audit_service
 from inbox.audit.views import AuditLogView, AuditSummaryView
 from web.audit.schemas import AuditQuery
-from web.auth import authenticated, current_user
-from web.openapi import spec
-from web.pagination import page_of, paged_response
-from web.parsing import query
+from web.endpoints import Call, Paged, Routes
 
-OPERATION_PREFIX = "audit"  # operation ids in /openapi.json
+routes = Routes("audit")  # operation ids in /openapi.json
 
 
-def _filters(request: web.Request) -> audit_service.AuditFilters:
-    q = query(request, AuditQuery)
+def _filters(q: AuditQuery) -> audit_service.AuditFilters:
     return audit_service.AuditFilters(
         action=q.action, entity=q.entity, user_id=q.user_id, since=q.from_, until=q.to
     )
 
 
-@spec(
+@routes.get(
+    "/orgs/{orgId}/audit-logs",
     "List audit log entries, newest first",
+    role=Role.ADMIN,
     tags=["audit"],
     query=AuditQuery,
     response=AuditLogView,
     list_response=True,
 )
-@authenticated(Role.ADMIN)
-async def list_logs(request: web.Request) -> web.Response:
-    page = page_of(request)
+async def list_logs(call: Call[None, AuditQuery]) -> Paged:
     logs, total = await audit_service.list_logs(
-        current_user(request).org_id, _filters(request), page.skip, page.limit
+        call.org_id, _filters(call.query), call.page.skip, call.page.limit
     )
-    return paged_response(request, [entry.dump() for entry in logs], total, page)
+    return Paged(logs, total)
 
 
-@spec(
+@routes.get(
+    "/orgs/{orgId}/audit-logs/summary",
     "Count audit log entries per action and entity",
+    role=Role.ADMIN,
     tags=["audit"],
     query=AuditQuery,
     response=AuditSummaryView,
 )
-@authenticated(Role.ADMIN)
-async def summary(request: web.Request) -> web.Response:
-    found = await audit_service.summary(current_user(request).org_id, _filters(request))
-    return web.json_response(found.dump())
+async def summary(call: Call[None, AuditQuery]) -> AuditSummaryView:
+    return await audit_service.summary(call.org_id, _filters(call.query))
 
 
-@spec(
+@routes.get(
+    "/orgs/{orgId}/audit-logs/user/{userId}",
     "List one user's audit log entries, newest first",
+    role=Role.ADMIN,
     tags=["audit"],
     query=AuditQuery,
     response=AuditLogView,
     list_response=True,
 )
-@authenticated(Role.ADMIN)
-async def for_user(request: web.Request) -> web.Response:
-    page = page_of(request)
+async def for_user(call: Call[None, AuditQuery]) -> Paged:
     logs, total = await audit_service.list_for_user(
-        current_user(request).org_id,
-        request.match_info["userId"],
-        _filters(request),
-        page.skip,
-        page.limit,
+        call.org_id,
+        call.path("userId"),
+        _filters(call.query),
+        call.page.skip,
+        call.page.limit,
     )
-    return paged_response(request, [entry.dump() for entry in logs], total, page)
+    return Paged(logs, total)

@@ -9,8 +9,6 @@ Anyone in the org reads; sending and template writes are for ADMINs and audit-lo
 
 from __future__ import annotations
 
-from aiohttp import web
-
 from inbox.accounts.documents import Role
 from inbox.campaigns import broadcasts as service
 from inbox.campaigns import message_templates as template_service
@@ -28,8 +26,6 @@ from inbox.campaigns.broadcast_views import (
     text_template_view,
 )
 from inbox.campaigns.template_documents import TemplateChannel
-from web import keys
-from web.auth import authenticated, current_user
 from web.campaigns.broadcast_schemas import (
     EmailCampaignBody,
     EmailCampaignQuery,
@@ -41,12 +37,10 @@ from web.campaigns.broadcast_schemas import (
     TextTemplateQuery,
     TextTemplateUpdateBody,
 )
-from web.openapi import spec
-from web.pagination import page_of, paged_response
-from web.parsing import json_body, query
+from web.endpoints import Call, Paged, Routes
 from web.schemas import Ok
 
-OPERATION_PREFIX = "messaging"  # operation ids in /openapi.json
+routes = Routes("messaging")
 
 _EMAIL_TAGS = ["emails"]
 _MESSAGE_TAGS = ["messages"]
@@ -64,7 +58,8 @@ _AUDIENCE = (
 # -- e-mail campaigns ----------------------------------------------------------------------------
 
 
-@spec(
+@routes.get(
+    "/orgs/{orgId}/emails/campaigns",
     "List e-mail campaigns",
     description="Campaigns on the org's EMAIL channels, newest first; `status` filters "
     "(draft, scheduled, sending, sent). Rates are percentages of sent.",
@@ -73,29 +68,15 @@ _AUDIENCE = (
     response=EmailCampaignView,
     list_response=True,
 )
-@authenticated()
-async def list_email_campaigns(request: web.Request) -> web.Response:
-    page = page_of(request)
-    q = query(request, EmailCampaignQuery)
+async def list_email_campaigns(call: Call[None, EmailCampaignQuery]) -> Paged:
     found, total = await service.list_email_campaigns(
-        current_user(request).org_id, q.status, page.skip, page.limit
+        call.org_id, call.query.status, call.page.skip, call.page.limit
     )
-    return paged_response(request, [v.dump() for v in found], total, page)
+    return Paged(found, total)
 
 
-@spec(
-    "E-mail campaign totals",
-    description="Campaigns, sent, opened and clicked; average open and click rates of the "
-    "campaigns that sent something (%).",
-    tags=_EMAIL_TAGS,
-    response=EmailCampaignStatsView,
-)
-@authenticated()
-async def email_stats(request: web.Request) -> web.Response:
-    return web.json_response((await service.email_stats(current_user(request).org_id)).dump())
-
-
-@spec(
+@routes.post(
+    "/orgs/{orgId}/emails/campaigns",
     "Create an e-mail campaign (ADMIN)",
     description="A DRAFT campaign on an EMAIL channel (SCHEDULED with `scheduleAt`: the "
     "worker sends it then). `subject` and `body` are templates checked now (400 naming an "
@@ -104,13 +85,13 @@ async def email_stats(request: web.Request) -> web.Response:
     body=EmailCampaignBody,
     response=EmailCampaignCreatedView,
     status=201,
+    role=Role.ADMIN,
 )
-@authenticated(Role.ADMIN)
-async def create_email_campaign(request: web.Request) -> web.Response:
-    body = await json_body(request, EmailCampaignBody)
-    created = await service.create_email_campaign(
-        request.app[keys.DEPS],
-        current_user(request),
+async def create_email_campaign(call: Call[EmailCampaignBody, None]) -> EmailCampaignCreatedView:
+    body = call.body
+    return await service.create_email_campaign(
+        call.deps,
+        call.user,
         name=body.name,
         subject=body.subject,
         body=body.body,
@@ -122,19 +103,33 @@ async def create_email_campaign(request: web.Request) -> web.Response:
         schedule_at=body.schedule_at,
         channel_id=body.channel_id,
     )
-    return web.json_response(created.dump(), status=201)
 
 
-@spec("Get an e-mail campaign", tags=_EMAIL_TAGS, response=EmailCampaignView)
-@authenticated()
-async def get_email_campaign(request: web.Request) -> web.Response:
-    campaign = await service.get_email_campaign(
-        current_user(request).org_id, request.match_info["campaignId"]
-    )
-    return web.json_response(service.email_view(campaign).dump())
+@routes.get(
+    "/orgs/{orgId}/emails/campaigns/stats",
+    "E-mail campaign totals",
+    description="Campaigns, sent, opened and clicked; average open and click rates of the "
+    "campaigns that sent something (%).",
+    tags=_EMAIL_TAGS,
+    response=EmailCampaignStatsView,
+)
+async def email_stats(call: Call[None, None]) -> EmailCampaignStatsView:
+    return await service.email_stats(call.org_id)
 
 
-@spec(
+@routes.get(
+    "/orgs/{orgId}/emails/campaigns/{campaignId}",
+    "Get an e-mail campaign",
+    tags=_EMAIL_TAGS,
+    response=EmailCampaignView,
+)
+async def get_email_campaign(call: Call[None, None]) -> EmailCampaignView:
+    campaign = await service.get_email_campaign(call.org_id, call.path("campaignId"))
+    return service.email_view(campaign)
+
+
+@routes.post(
+    "/orgs/{orgId}/emails/campaigns/{campaignId}/send",
     "Send an e-mail campaign now (ADMIN)",
     description="Starts it (a scheduled one too): the worker resolves the audience and sends, "
     "so the answer says `sending`; watch `sentCount` on the campaign or the `campaign.*` "
@@ -143,35 +138,32 @@ async def get_email_campaign(request: web.Request) -> web.Response:
     tags=_EMAIL_TAGS,
     response=CampaignSendView,
     errors=[409],
+    role=Role.ADMIN,
 )
-@authenticated(Role.ADMIN)
-async def send_email_campaign(request: web.Request) -> web.Response:
-    result = await service.send_email_campaign(
-        request.app[keys.DEPS], current_user(request), request.match_info["campaignId"]
-    )
-    return web.json_response(result.dump())
+async def send_email_campaign(call: Call[None, None]) -> CampaignSendView:
+    return await service.send_email_campaign(call.deps, call.user, call.path("campaignId"))
 
 
 # -- e-mail templates ----------------------------------------------------------------------------
 
 
-@spec(
+@routes.get(
+    "/orgs/{orgId}/emails/templates",
     "List e-mail templates",
     description="Newest first; `variables` lists what each reads.",
     tags=_EMAIL_TAGS,
     response=EmailTemplateView,
     list_response=True,
 )
-@authenticated()
-async def list_email_templates(request: web.Request) -> web.Response:
-    page = page_of(request)
+async def list_email_templates(call: Call[None, None]) -> Paged:
     found, total = await template_service.list_templates(
-        current_user(request).org_id, _EMAIL, page.skip, page.limit
+        call.org_id, _EMAIL, call.page.skip, call.page.limit
     )
-    return paged_response(request, [email_template_view(t).dump() for t in found], total, page)
+    return Paged([email_template_view(t) for t in found], total)
 
 
-@spec(
+@routes.post(
+    "/orgs/{orgId}/emails/templates",
     "Create an e-mail template (ADMIN)",
     description="`subject` and `body` are checked like campaigns' (400 naming the field); "
     "names are unique among the org's e-mail templates (409 TEMPLATE_NAME_TAKEN).",
@@ -180,56 +172,63 @@ async def list_email_templates(request: web.Request) -> web.Response:
     response=EmailTemplateView,
     status=201,
     errors=[409],
+    role=Role.ADMIN,
 )
-@authenticated(Role.ADMIN)
-async def create_email_template(request: web.Request) -> web.Response:
-    body = await json_body(request, EmailTemplateBody)
+async def create_email_template(call: Call[EmailTemplateBody, None]) -> EmailTemplateView:
+    body = call.body
     template = await template_service.create(
-        current_user(request),
+        call.user,
         channel=TemplateChannel.EMAIL,
         name=body.name,
         subject=body.subject,
         body=body.body,
         category=body.type,
     )
-    return web.json_response(email_template_view(template).dump(), status=201)
+    return email_template_view(template)
 
 
-@spec(
+@routes.put(
+    "/orgs/{orgId}/emails/templates/{templateId}",
     "Update an e-mail template (ADMIN)",
     description="Only the fields given change; campaigns made from it keep their copy.",
     tags=_EMAIL_TAGS,
     body=EmailTemplateUpdateBody,
     response=EmailTemplateView,
     errors=[409],
+    role=Role.ADMIN,
 )
-@authenticated(Role.ADMIN)
-async def update_email_template(request: web.Request) -> web.Response:
-    body = await json_body(request, EmailTemplateUpdateBody)
+async def update_email_template(call: Call[EmailTemplateUpdateBody, None]) -> EmailTemplateView:
+    body = call.body
     given = body.model_fields_set
     template = await template_service.update(
-        current_user(request),
-        request.match_info["templateId"],
+        call.user,
+        call.path("templateId"),
         _EMAIL,
         name=body.name,
         body=body.body,
         **({"subject": body.subject} if body.subject is not None else {}),
         **({"category": body.type} if "type" in given else {}),
     )
-    return web.json_response(email_template_view(template).dump())
+    return email_template_view(template)
 
 
-@spec("Delete an e-mail template (ADMIN)", tags=_EMAIL_TAGS, response=Ok)
-@authenticated(Role.ADMIN)
-async def delete_email_template(request: web.Request) -> web.Response:
-    await template_service.delete(current_user(request), request.match_info["templateId"], _EMAIL)
-    return web.json_response(Ok(message="Template deleted").model_dump())
+@routes.delete(
+    "/orgs/{orgId}/emails/templates/{templateId}",
+    "Delete an e-mail template (ADMIN)",
+    tags=_EMAIL_TAGS,
+    response=Ok,
+    role=Role.ADMIN,
+)
+async def delete_email_template(call: Call[None, None]) -> Ok:
+    await template_service.delete(call.user, call.path("templateId"), _EMAIL)
+    return Ok(message="Template deleted")
 
 
 # -- SMS / WhatsApp messages ---------------------------------------------------------------------
 
 
-@spec(
+@routes.get(
+    "/orgs/{orgId}/messages",
     "List SMS and WhatsApp messages sent (or scheduled)",
     description="Campaigns on the org's SMS and WHATSAPP channels, newest first; `type` and "
     "`status` filter. `deliveredCount` comes from the platforms' status webhooks.",
@@ -238,30 +237,27 @@ async def delete_email_template(request: web.Request) -> web.Response:
     response=TextMessageView,
     list_response=True,
 )
-@authenticated()
-async def list_messages(request: web.Request) -> web.Response:
-    page = page_of(request)
-    q = query(request, MessageQuery)
+async def list_messages(call: Call[None, MessageQuery]) -> Paged:
     found, total = await service.list_messages(
-        current_user(request).org_id, q.type, q.status, page.skip, page.limit
+        call.org_id, call.query.type, call.query.status, call.page.skip, call.page.limit
     )
-    return paged_response(request, [v.dump() for v in found], total, page)
+    return Paged(found, total)
 
 
-@spec(
+@routes.get(
+    "/orgs/{orgId}/messages/stats",
     "SMS and WhatsApp totals",
     description="Sent per type, and the average delivery rate of the messages that sent "
     "something (%).",
     tags=_MESSAGE_TAGS,
     response=MessageStatsView,
 )
-@authenticated()
-async def message_stats(request: web.Request) -> web.Response:
-    result = await service.message_stats(current_user(request).org_id)
-    return web.json_response(result.dump())
+async def message_stats(call: Call[None, None]) -> MessageStatsView:
+    return await service.message_stats(call.org_id)
 
 
-@spec(
+@routes.post(
+    "/orgs/{orgId}/messages/send",
     "Send an SMS, WhatsApp or e-mail message (ADMIN)",
     description="To one customer (`recipientType: custom`, `recipientIds: [id]`), to contacts "
     "(`contacts`: numbers or addresses, customers or not) or to an audience; sent now by the "
@@ -271,13 +267,13 @@ async def message_stats(request: web.Request) -> web.Response:
     body=SendMessageBody,
     response=TextMessageSentView,
     status=201,
+    role=Role.ADMIN,
 )
-@authenticated(Role.ADMIN)
-async def send_message(request: web.Request) -> web.Response:
-    body = await json_body(request, SendMessageBody)
-    sent = await service.send_message(
-        request.app[keys.DEPS],
-        current_user(request),
+async def send_message(call: Call[SendMessageBody, None]) -> TextMessageSentView:
+    body = call.body
+    return await service.send_message(
+        call.deps,
+        call.user,
         kind=body.type,
         content=body.content,
         subject=body.subject,
@@ -290,13 +286,13 @@ async def send_message(request: web.Request) -> web.Response:
         schedule_at=body.schedule_at,
         channel_id=body.channel_id,
     )
-    return web.json_response(sent.dump(), status=201)
 
 
 # -- SMS / WhatsApp templates --------------------------------------------------------------------
 
 
-@spec(
+@routes.get(
+    "/orgs/{orgId}/messages/templates",
     "List SMS and WhatsApp templates",
     description="Newest first; `type` filters.",
     tags=_MESSAGE_TAGS,
@@ -304,18 +300,16 @@ async def send_message(request: web.Request) -> web.Response:
     response=TextTemplateView,
     list_response=True,
 )
-@authenticated()
-async def list_message_templates(request: web.Request) -> web.Response:
-    page = page_of(request)
-    q = query(request, TextTemplateQuery)
-    channels = (TemplateChannel(q.type),) if q.type else _TEXT
+async def list_message_templates(call: Call[None, TextTemplateQuery]) -> Paged:
+    channels = (TemplateChannel(call.query.type),) if call.query.type else _TEXT
     found, total = await template_service.list_templates(
-        current_user(request).org_id, channels, page.skip, page.limit
+        call.org_id, channels, call.page.skip, call.page.limit
     )
-    return paged_response(request, [text_template_view(t).dump() for t in found], total, page)
+    return Paged([text_template_view(t) for t in found], total)
 
 
-@spec(
+@routes.post(
+    "/orgs/{orgId}/messages/templates",
     "Create an SMS or WhatsApp template (ADMIN)",
     description="`content` is checked like campaigns' (400 naming it); names are unique per "
     "org and type (409 TEMPLATE_NAME_TAKEN).",
@@ -324,46 +318,52 @@ async def list_message_templates(request: web.Request) -> web.Response:
     response=TextTemplateView,
     status=201,
     errors=[409],
+    role=Role.ADMIN,
 )
-@authenticated(Role.ADMIN)
-async def create_message_template(request: web.Request) -> web.Response:
-    body = await json_body(request, TextTemplateBody)
+async def create_message_template(call: Call[TextTemplateBody, None]) -> TextTemplateView:
+    body = call.body
     template = await template_service.create(
-        current_user(request),
+        call.user,
         channel=TemplateChannel(body.type),
         name=body.name,
         body=body.content,
         category=body.category,
         body_field="content",
     )
-    return web.json_response(text_template_view(template).dump(), status=201)
+    return text_template_view(template)
 
 
-@spec(
+@routes.put(
+    "/orgs/{orgId}/messages/templates/{templateId}",
     "Update an SMS or WhatsApp template (ADMIN)",
     description="Only the fields given change.",
     tags=_MESSAGE_TAGS,
     body=TextTemplateUpdateBody,
     response=TextTemplateView,
     errors=[409],
+    role=Role.ADMIN,
 )
-@authenticated(Role.ADMIN)
-async def update_message_template(request: web.Request) -> web.Response:
-    body = await json_body(request, TextTemplateUpdateBody)
+async def update_message_template(call: Call[TextTemplateUpdateBody, None]) -> TextTemplateView:
+    body = call.body
     template = await template_service.update(
-        current_user(request),
-        request.match_info["templateId"],
+        call.user,
+        call.path("templateId"),
         _TEXT,
         name=body.name,
         body=body.content,
         body_field="content",
         **({"category": body.category} if "category" in body.model_fields_set else {}),
     )
-    return web.json_response(text_template_view(template).dump())
+    return text_template_view(template)
 
 
-@spec("Delete an SMS or WhatsApp template (ADMIN)", tags=_MESSAGE_TAGS, response=Ok)
-@authenticated(Role.ADMIN)
-async def delete_message_template(request: web.Request) -> web.Response:
-    await template_service.delete(current_user(request), request.match_info["templateId"], _TEXT)
-    return web.json_response(Ok(message="Template deleted").model_dump())
+@routes.delete(
+    "/orgs/{orgId}/messages/templates/{templateId}",
+    "Delete an SMS or WhatsApp template (ADMIN)",
+    tags=_MESSAGE_TAGS,
+    response=Ok,
+    role=Role.ADMIN,
+)
+async def delete_message_template(call: Call[None, None]) -> Ok:
+    await template_service.delete(call.user, call.path("templateId"), _TEXT)
+    return Ok(message="Template deleted")

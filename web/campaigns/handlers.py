@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from aiohttp import web
-
 from inbox.accounts.documents import Role
 from inbox.campaigns import service as campaign_service
 from inbox.campaigns.views import (
@@ -12,8 +10,6 @@ from inbox.campaigns.views import (
     CampaignView,
     RecipientsAddedView,
 )
-from web import keys
-from web.auth import authenticated, current_user
 from web.campaigns.schemas import (
     AudienceFields,
     CampaignCreateBody,
@@ -21,16 +17,15 @@ from web.campaigns.schemas import (
     RecipientQuery,
     RecipientsBody,
 )
-from web.openapi import spec
-from web.pagination import page_of, paged_response
-from web.parsing import json_body, query
+from web.endpoints import Call, Paged, Routes
 
-OPERATION_PREFIX = "campaigns"  # operation ids in /openapi.json
+routes = Routes("campaigns")
 
 _TAGS = ["campaigns"]
 
 
-@spec(
+@routes.get(
+    "/orgs/{orgId}/campaigns",
     "List campaigns",
     description="Newest first; `status` filters.",
     tags=_TAGS,
@@ -38,26 +33,15 @@ _TAGS = ["campaigns"]
     response=CampaignView,
     list_response=True,
 )
-@authenticated()
-async def list_campaigns(request: web.Request) -> web.Response:
-    page = page_of(request)
-    q = query(request, CampaignQuery)
+async def list_campaigns(call: Call[None, CampaignQuery]) -> Paged:
     found, total = await campaign_service.list_campaigns(
-        current_user(request).org_id, page.skip, page.limit, status=q.status
+        call.org_id, call.page.skip, call.page.limit, status=call.query.status
     )
-    return paged_response(request, [v.dump() for v in found], total, page)
+    return Paged(found, total)
 
 
-@spec("Get a campaign", tags=_TAGS, response=CampaignView)
-@authenticated()
-async def get(request: web.Request) -> web.Response:
-    campaign = await campaign_service.get(
-        current_user(request).org_id, request.match_info["campaignId"]
-    )
-    return web.json_response((await campaign_service.view(campaign)).dump())
-
-
-@spec(
+@routes.post(
+    "/orgs/{orgId}/campaigns",
     "Create a campaign",
     description="The template is checked now: an unknown variable is a 400 naming it. With a "
     "future `scheduledAt` the campaign is SCHEDULED and the worker starts it then; otherwise "
@@ -70,12 +54,12 @@ async def get(request: web.Request) -> web.Response:
     body=CampaignCreateBody,
     response=CampaignView,
     status=201,
+    role=Role.ADMIN,
 )
-@authenticated(Role.ADMIN)
-async def create(request: web.Request) -> web.Response:
-    body = await json_body(request, CampaignCreateBody)
+async def create(call: Call[CampaignCreateBody, None]) -> CampaignView:
+    body = call.body
     campaign = await campaign_service.create(
-        current_user(request),
+        call.user,
         channel_id=body.channel_id,
         name=body.name,
         message_template=body.message_template,
@@ -86,35 +70,21 @@ async def create(request: web.Request) -> web.Response:
         recipient_ids=body.recipient_ids,
         template_id=body.template_id,
         template_type=body.template_type,
-        publisher=request.app[keys.DEPS].events,
+        publisher=call.deps.events,
     )
-    return web.json_response((await campaign_service.view(campaign)).dump(), status=201)
+    return await campaign_service.view(campaign)
 
 
-@spec(
-    "Set a campaign's audience (ADMIN)",
-    description="Replaces the audience of a DRAFT or SCHEDULED campaign: `segmentId` or "
-    "`recipientType` (with `recipientIds` for custom); neither removes it, leaving the "
-    "contacts added by hand. 409 once the campaign is SENDING or COMPLETED.",
-    tags=_TAGS,
-    body=AudienceFields,
-    response=CampaignView,
-    errors=[409],
+@routes.get(
+    "/orgs/{orgId}/campaigns/{campaignId}", "Get a campaign", tags=_TAGS, response=CampaignView
 )
-@authenticated(Role.ADMIN)
-async def set_audience(request: web.Request) -> web.Response:
-    body = await json_body(request, AudienceFields)
-    campaign = await campaign_service.set_audience(
-        current_user(request),
-        request.match_info["campaignId"],
-        segment_id=body.segment_id,
-        recipient_type=body.recipient_type,
-        recipient_ids=body.recipient_ids,
-    )
-    return web.json_response((await campaign_service.view(campaign)).dump())
+async def get(call: Call[None, None]) -> CampaignView:
+    campaign = await campaign_service.get(call.org_id, call.path("campaignId"))
+    return await campaign_service.view(campaign)
 
 
-@spec(
+@routes.post(
+    "/orgs/{orgId}/campaigns/{campaignId}/recipients",
     "Add recipients",
     description="Invalid contacts are listed in `invalid` with the reason; contacts already "
     "in the campaign or repeated in the request are counted in `duplicates`. 400 when no "
@@ -123,20 +93,36 @@ async def set_audience(request: web.Request) -> web.Response:
     body=RecipientsBody,
     response=RecipientsAddedView,
     errors=[409],
+    role=Role.ADMIN,
 )
-@authenticated(Role.ADMIN)
-async def add_recipients(request: web.Request) -> web.Response:
-    body = await json_body(request, RecipientsBody)
-    result = await campaign_service.add_recipients(
-        request.app[keys.DEPS],
-        current_user(request),
-        request.match_info["campaignId"],
-        body.recipients,
+async def add_recipients(call: Call[RecipientsBody, None]) -> RecipientsAddedView:
+    return await campaign_service.add_recipients(
+        call.deps, call.user, call.path("campaignId"), call.body.recipients
     )
-    return web.json_response(result.dump())
 
 
-@spec(
+@routes.get(
+    "/orgs/{orgId}/campaigns/{campaignId}/recipients",
+    "List a campaign's recipients",
+    description="In the order they were added; `status` filters.",
+    tags=_TAGS,
+    query=RecipientQuery,
+    response=CampaignRecipientView,
+    list_response=True,
+)
+async def list_recipients(call: Call[None, RecipientQuery]) -> Paged:
+    found, total = await campaign_service.list_recipients(
+        call.org_id,
+        call.path("campaignId"),
+        call.page.skip,
+        call.page.limit,
+        status=call.query.status,
+    )
+    return Paged(found, total)
+
+
+@routes.post(
+    "/orgs/{orgId}/campaigns/{campaignId}/start",
     "Start a campaign",
     description="DRAFT or SCHEDULED -> SENDING, once: starting again answers 409 "
     "CAMPAIGN_ALREADY_STARTED and sends nothing twice. A worker turns the audience into "
@@ -145,41 +131,41 @@ async def add_recipients(request: web.Request) -> web.Response:
     tags=_TAGS,
     response=CampaignView,
     errors=[409],
+    role=Role.ADMIN,
 )
-@authenticated(Role.ADMIN)
-async def start(request: web.Request) -> web.Response:
-    campaign = await campaign_service.start(
-        request.app[keys.DEPS], current_user(request), request.match_info["campaignId"]
-    )
-    return web.json_response((await campaign_service.view(campaign)).dump())
+async def start(call: Call[None, None]) -> CampaignView:
+    campaign = await campaign_service.start(call.deps, call.user, call.path("campaignId"))
+    return await campaign_service.view(campaign)
 
 
-@spec(
-    "List a campaign's recipients",
-    description="In the order they were added; `status` filters.",
+@routes.get(
+    "/orgs/{orgId}/campaigns/{campaignId}/stats",
+    "A campaign's progress",
     tags=_TAGS,
-    query=RecipientQuery,
-    response=CampaignRecipientView,
-    list_response=True,
+    response=CampaignStatsView,
 )
-@authenticated()
-async def list_recipients(request: web.Request) -> web.Response:
-    page = page_of(request)
-    q = query(request, RecipientQuery)
-    found, total = await campaign_service.list_recipients(
-        current_user(request).org_id,
-        request.match_info["campaignId"],
-        page.skip,
-        page.limit,
-        status=q.status,
-    )
-    return paged_response(request, [v.dump() for v in found], total, page)
+async def stats(call: Call[None, None]) -> CampaignStatsView:
+    return await campaign_service.stats(call.org_id, call.path("campaignId"))
 
 
-@spec("A campaign's progress", tags=_TAGS, response=CampaignStatsView)
-@authenticated()
-async def stats(request: web.Request) -> web.Response:
-    result = await campaign_service.stats(
-        current_user(request).org_id, request.match_info["campaignId"]
+@routes.put(
+    "/orgs/{orgId}/campaigns/{campaignId}/audience",
+    "Set a campaign's audience (ADMIN)",
+    description="Replaces the audience of a DRAFT or SCHEDULED campaign: `segmentId` or "
+    "`recipientType` (with `recipientIds` for custom); neither removes it, leaving the "
+    "contacts added by hand. 409 once the campaign is SENDING or COMPLETED.",
+    tags=_TAGS,
+    body=AudienceFields,
+    response=CampaignView,
+    errors=[409],
+    role=Role.ADMIN,
+)
+async def set_audience(call: Call[AudienceFields, None]) -> CampaignView:
+    campaign = await campaign_service.set_audience(
+        call.user,
+        call.path("campaignId"),
+        segment_id=call.body.segment_id,
+        recipient_type=call.body.recipient_type,
+        recipient_ids=call.body.recipient_ids,
     )
-    return web.json_response(result.dump())
+    return await campaign_service.view(campaign)

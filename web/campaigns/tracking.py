@@ -14,8 +14,9 @@ from aiohttp import web
 from inbox.campaigns import email_campaigns
 from inbox.errors import NotFound
 from web.campaigns.tracking_schemas import ClickQuery
-from web.openapi import spec
-from web.parsing import query
+from web.endpoints import Call, Routes
+
+routes = Routes("tracking")
 
 _TAGS = ["tracking"]
 _TOKEN = re.compile(r"[A-Za-z0-9_\-]{16,128}")
@@ -27,7 +28,8 @@ _NO_CACHE = {
 }
 
 
-@spec(
+@routes.get(
+    "/t/o/{token}.gif",
     "E-mail open pixel",
     description="A 1x1 transparent GIF embedded in campaign e-mails. The first request for a "
     "recipient's token counts one open on the campaign (`openedCount`); repeats count nothing.",
@@ -36,14 +38,15 @@ _NO_CACHE = {
     response_description="A 1x1 transparent GIF, whatever the token",
     auth=False,
 )
-async def open_pixel(request: web.Request) -> web.Response:
-    token = request.match_info["token"]
+async def open_pixel(call: Call[None, None]) -> web.Response:
+    token = call.path("token")
     if _TOKEN.fullmatch(token):
         await email_campaigns.record_open(token)
     return web.Response(body=email_campaigns.PIXEL_GIF, content_type="image/gif", headers=_NO_CACHE)
 
 
-@spec(
+@routes.get(
+    "/t/c/{token}",
     "E-mail link click",
     description="Redirects (302) to `u` when it is a link of the e-mail sent with this token; "
     "the first click of a recipient counts one click (`clickedCount`), and an open if none was "
@@ -56,10 +59,11 @@ async def open_pixel(request: web.Request) -> web.Response:
     errors=[404],
     auth=False,
 )
-async def click(request: web.Request) -> web.Response:
-    q = query(request, ClickQuery)
-    token = request.match_info["token"]
-    target = await email_campaigns.record_click(token, q.u) if _TOKEN.fullmatch(token) else None
+async def click(call: Call[None, ClickQuery]) -> web.Response:
+    token = call.path("token")
+    target = (
+        await email_campaigns.record_click(token, call.query.u) if _TOKEN.fullmatch(token) else None
+    )
     if target is None:
         raise NotFound("Unknown tracking link", code="TRACKING_LINK_UNKNOWN")
     raise web.HTTPFound(location=target, headers=_NO_CACHE)

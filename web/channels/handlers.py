@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from aiohttp import web
+from typing import Any
 
 from connectors.base import ConnectionResult
 from inbox.accounts.documents import Role
@@ -10,102 +10,115 @@ from inbox.channels import service as channel_service
 from inbox.channels.documents import Channel
 from inbox.channels.views import ChannelView, channel_view
 from inbox.crm.customer_views import CustomerView, customer_view
-from web import keys
 from web import openapi_models as om
-from web.auth import authenticated, current_user
 from web.channels.schemas import ChannelCreateBody, ChannelUpdateBody
-from web.openapi import spec
-from web.pagination import page_of, paged_response
-from web.parsing import json_body
+from web.endpoints import Call, Paged, Routes
 
-OPERATION_PREFIX = "channels"  # operation ids in /openapi.json
+routes = Routes("channels")  # operation ids in /openapi.json
 
 
-def _view(request: web.Request, channel: Channel) -> dict:
-    settings = request.app[keys.SETTINGS]
+def _view(call: Call[Any, Any], channel: Channel) -> ChannelView:
     return channel_view(
-        channel, channel_service.secret_fields(channel.type), settings.public_url
-    ).dump()
+        channel, channel_service.secret_fields(channel.type), call.settings.public_url
+    )
 
 
-@spec(
+@routes.post(
+    "/orgs/{orgId}/channels",
     "Create a channel (secrets are write-only)",
+    role=Role.ADMIN,
     tags=["channels"],
     body=ChannelCreateBody,
     response=ChannelView,
     status=201,
 )
-@authenticated(Role.ADMIN)
-async def create(request: web.Request) -> web.Response:
-    body = await json_body(request, ChannelCreateBody)
-    me = current_user(request)
+async def create(call: Call[ChannelCreateBody, None]) -> ChannelView:
     channel = await channel_service.create(
-        me.org_id, type=body.type, name=body.name, config=body.config, actor=me
+        call.org_id,
+        type=call.body.type,
+        name=call.body.name,
+        config=call.body.config,
+        actor=call.user,
     )
-    return web.json_response(_view(request, channel), status=201)
+    return _view(call, channel)
 
 
-@spec("List channels", tags=["channels"], response=ChannelView, list_response=True)
-@authenticated()
-async def list_channels(request: web.Request) -> web.Response:
-    page = page_of(request)
+@routes.get(
+    "/orgs/{orgId}/channels",
+    "List channels",
+    tags=["channels"],
+    response=ChannelView,
+    list_response=True,
+)
+async def list_channels(call: Call[None, None]) -> Paged:
     channels, total = await channel_service.list_channels(
-        current_user(request).org_id, page.skip, page.limit
+        call.org_id, call.page.skip, call.page.limit
     )
-    return paged_response(request, [_view(request, c) for c in channels], total, page)
+    return Paged([_view(call, c) for c in channels], total)
 
 
-@spec("Get a channel", tags=["channels"], response=ChannelView)
-@authenticated()
-async def get(request: web.Request) -> web.Response:
-    channel = await channel_service.get(
-        current_user(request).org_id, request.match_info["channelId"]
-    )
-    return web.json_response(_view(request, channel))
+@routes.get(
+    "/orgs/{orgId}/channels/{channelId}", "Get a channel", tags=["channels"], response=ChannelView
+)
+async def get(call: Call[None, None]) -> ChannelView:
+    return _view(call, await channel_service.get(call.org_id, call.path("channelId")))
 
 
-@spec("Update a channel", tags=["channels"], body=ChannelUpdateBody, response=ChannelView)
-@authenticated(Role.ADMIN)
-async def update(request: web.Request) -> web.Response:
-    body = await json_body(request, ChannelUpdateBody)
+@routes.put(
+    "/orgs/{orgId}/channels/{channelId}",
+    "Update a channel",
+    role=Role.ADMIN,
+    tags=["channels"],
+    body=ChannelUpdateBody,
+    response=ChannelView,
+)
+async def update(call: Call[ChannelUpdateBody, None]) -> ChannelView:
     channel = await channel_service.update(
-        current_user(request).org_id,
-        request.match_info["channelId"],
-        name=body.name,
-        config=body.config,
-        is_active=body.is_active,
-        actor=current_user(request),
+        call.org_id,
+        call.path("channelId"),
+        name=call.body.name,
+        config=call.body.config,
+        is_active=call.body.is_active,
+        actor=call.user,
     )
-    return web.json_response(_view(request, channel))
+    return _view(call, channel)
 
 
-@spec("Delete a channel", tags=["channels"], response=om.OkView)
-@authenticated(Role.ADMIN)
-async def delete(request: web.Request) -> web.Response:
-    me = current_user(request)
-    await channel_service.delete(me.org_id, request.match_info["channelId"], actor=me)
-    return web.json_response({"success": True, "message": "Channel deleted"})
+@routes.delete(
+    "/orgs/{orgId}/channels/{channelId}",
+    "Delete a channel",
+    role=Role.ADMIN,
+    tags=["channels"],
+    response=om.OkView,
+)
+async def delete(call: Call[None, None]) -> dict[str, Any]:
+    await channel_service.delete(call.org_id, call.path("channelId"), actor=call.user)
+    return {"success": True, "message": "Channel deleted"}
 
 
-@spec("List a channel's customers", tags=["channels"], response=CustomerView, list_response=True)
-@authenticated()
-async def customers(request: web.Request) -> web.Response:
-    page = page_of(request)
+@routes.get(
+    "/orgs/{orgId}/channels/{channelId}/customers",
+    "List a channel's customers",
+    tags=["channels"],
+    response=CustomerView,
+    list_response=True,
+)
+async def customers(call: Call[None, None]) -> Paged:
     found, total = await channel_service.customers(
-        current_user(request).org_id, request.match_info["channelId"], page.skip, page.limit
+        call.org_id, call.path("channelId"), call.page.skip, call.page.limit
     )
-    return paged_response(request, [customer_view(c).dump() for c in found], total, page)
+    return Paged([customer_view(c) for c in found], total)
 
 
-@spec(
+@routes.post(
+    "/orgs/{orgId}/channels/{channelId}/test-connection",
     "Test a channel's credentials against its platform",
+    role=Role.ADMIN,
     tags=["channels"],
     response=ConnectionResult,
 )
-@authenticated(Role.ADMIN)
-async def test_connection(request: web.Request) -> web.Response:
-    deps = request.app[keys.DEPS]
-    result = await channel_service.test_connection(
-        deps.settings, deps.http, current_user(request).org_id, request.match_info["channelId"]
+async def test_connection(call: Call[None, None]) -> ConnectionResult:
+    deps = call.deps
+    return await channel_service.test_connection(
+        deps.settings, deps.http, call.org_id, call.path("channelId")
     )
-    return web.json_response(result.model_dump(mode="json"))

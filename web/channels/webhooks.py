@@ -8,30 +8,41 @@ from inbox.channels import intake as webhook_service
 from inbox.errors import PayloadTooLarge
 from web import keys
 from web import openapi_models as om
-from web.openapi import spec
+from web.endpoints import Call, Routes
+
+routes = Routes("webhooks")
 
 
-@spec(
+@routes.get(
+    "/webhook/{channelId}",
     "Webhook subscription handshake (Meta)",
+    auth=False,
     tags=["webhooks"],
     query=om.WebhookVerifyQuery,
     content_type="text/plain",
     response_description="The `hub.challenge`, echoed",
     errors=[400, 403],
-    auth=False,
 )
-async def verify(request: web.Request) -> web.Response:
+async def verify(call: Call[None, om.WebhookVerifyQuery]) -> web.Response:
+    # The `hub.*` keys exactly as sent: the query model would also take `hub_mode` & co.
+    # (populate_by_name), which Meta never sends and the handshake never accepted.
+    sent = call.request.query
     challenge = await webhook_service.verify_subscription(
-        request.match_info["channelId"],
-        request.query.get("hub.mode"),
-        request.query.get("hub.verify_token"),
-        request.query.get("hub.challenge"),
+        call.path("channelId"),
+        sent.get("hub.mode"),
+        sent.get("hub.verify_token"),
+        sent.get("hub.challenge"),
     )
     return web.Response(text=challenge, content_type="text/plain")
 
 
-@spec(
+# raw: the signature covers the body's exact bytes, SMS bodies are form-encoded, and the size
+# limit is enforced while reading, so the body is never parsed as a JSON model here.
+@routes.post(
+    "/webhook/{channelId}",
     "Webhook delivery from the platform",
+    auth=False,
+    raw=True,
     description="Answered 2xx only once the delivery is durably journaled; redeliveries of "
     "the same body change nothing. Meta channels post JSON signed with `X-Hub-Signature-256`. "
     "SMS channels take Twilio's form-encoded posts (incoming SMS and status callbacks) signed "
@@ -45,7 +56,6 @@ async def verify(request: web.Request) -> web.Response:
         "X-Twilio-Signature": "SMS channels: base64 HMAC-SHA1 of the URL and sorted form fields",
     },
     errors=[400, 401, 403, 413],
-    auth=False,
 )
 async def receive(request: web.Request) -> web.Response:
     limit = request.app[keys.SETTINGS].webhook_max_bytes

@@ -2,26 +2,23 @@
 
 from __future__ import annotations
 
-from aiohttp import web
-
 from inbox.accounts.documents import Role
 from inbox.commerce import categories as category_service
 from inbox.commerce.catalogue_views import CategoryTreeNode, CategoryView, category_view
-from web import keys
-from web.auth import authenticated, current_user
 from web.commerce.catalogue_schemas import (
     CategoryCreateBody,
     CategoryQuery,
     CategoryTreeQuery,
     CategoryUpdateBody,
 )
-from web.openapi import spec
-from web.pagination import page_of, paged_response
-from web.parsing import json_body, query
+from web.endpoints import Call, Paged, Routes
 from web.schemas import Ok
 
+routes = Routes("categories")
 
-@spec(
+
+@routes.get(
+    "/orgs/{orgId}/categories",
     "List categories, by sortOrder then name",
     description="`parentId=root` lists the top-level categories; `search` matches part of the "
     "name in any case, as literal text.",
@@ -30,56 +27,21 @@ from web.schemas import Ok
     response=CategoryView,
     list_response=True,
 )
-@authenticated()
-async def list_categories(request: web.Request) -> web.Response:
-    page = page_of(request)
-    q = query(request, CategoryQuery)
+async def list_categories(call: Call[None, CategoryQuery]) -> Paged:
+    q = call.query
     found, total = await category_service.list_categories(
-        current_user(request).org_id,
+        call.org_id,
         category_service.CategoryFilters(
             parent_id=q.parent_id, is_active=q.is_active, search=q.search
         ),
-        page.skip,
-        page.limit,
+        call.page.skip,
+        call.page.limit,
     )
-    return paged_response(request, [category_view(c).dump() for c in found], total, page)
+    return Paged([category_view(c) for c in found], total)
 
 
-@spec(
-    "The category tree",
-    description="Top-level categories with `children` nested, each level by sortOrder then name.",
-    tags=["categories"],
-    query=CategoryTreeQuery,
-    response=CategoryTreeNode,
-    list_response=True,
-    paged=False,
-)
-@authenticated()
-async def tree(request: web.Request) -> web.Response:
-    q = query(request, CategoryTreeQuery)
-    nodes = await category_service.tree(current_user(request).org_id, active_only=q.active_only)
-    return web.json_response([n.dump() for n in nodes])
-
-
-@spec("Get a category by its slug", tags=["categories"], response=CategoryView)
-@authenticated()
-async def get_by_slug(request: web.Request) -> web.Response:
-    category = await category_service.get_by_slug(
-        current_user(request).org_id, request.match_info["slug"]
-    )
-    return web.json_response(category_view(category).dump())
-
-
-@spec("Get a category", tags=["categories"], response=CategoryView)
-@authenticated()
-async def get(request: web.Request) -> web.Response:
-    category = await category_service.get(
-        current_user(request).org_id, request.match_info["categoryId"]
-    )
-    return web.json_response(category_view(category).dump())
-
-
-@spec(
+@routes.post(
+    "/orgs/{orgId}/categories",
     "Create a category (ADMIN)",
     description="The slug is made from the name (`-2`, `-3`, ... when taken) unless given; "
     "a given slug already in use is a 409. `parentId` must be a category of the org.",
@@ -88,13 +50,13 @@ async def get(request: web.Request) -> web.Response:
     response=CategoryView,
     status=201,
     errors=[409],
+    role=Role.ADMIN,
 )
-@authenticated(Role.ADMIN)
-async def create(request: web.Request) -> web.Response:
-    body = await json_body(request, CategoryCreateBody)
+async def create(call: Call[CategoryCreateBody, None]) -> CategoryView:
+    body = call.body
     category = await category_service.create(
-        request.app[keys.DEPS],
-        current_user(request),
+        call.deps,
+        call.user,
         name=body.name,
         slug=body.slug,
         description=body.description,
@@ -103,10 +65,47 @@ async def create(request: web.Request) -> web.Response:
         is_active=body.is_active,
         sort_order=body.sort_order,
     )
-    return web.json_response(category_view(category).dump(), status=201)
+    return category_view(category)
 
 
-@spec(
+@routes.get(
+    "/orgs/{orgId}/categories/tree",
+    "The category tree",
+    description="Top-level categories with `children` nested, each level by sortOrder then name.",
+    tags=["categories"],
+    query=CategoryTreeQuery,
+    response=CategoryTreeNode,
+    list_response=True,
+    paged=False,
+)
+async def tree(call: Call[None, CategoryTreeQuery]) -> list[CategoryTreeNode]:
+    return await category_service.tree(call.org_id, active_only=call.query.active_only)
+
+
+@routes.get(
+    "/orgs/{orgId}/categories/slug/{slug}",
+    "Get a category by its slug",
+    tags=["categories"],
+    response=CategoryView,
+)
+async def get_by_slug(call: Call[None, None]) -> CategoryView:
+    category = await category_service.get_by_slug(call.org_id, call.path("slug"))
+    return category_view(category)
+
+
+@routes.get(
+    "/orgs/{orgId}/categories/{categoryId}",
+    "Get a category",
+    tags=["categories"],
+    response=CategoryView,
+)
+async def get(call: Call[None, None]) -> CategoryView:
+    category = await category_service.get(call.org_id, call.path("categoryId"))
+    return category_view(category)
+
+
+@routes.put(
+    "/orgs/{orgId}/categories/{categoryId}",
     "Update a category (ADMIN)",
     description="Only the fields given change; the slug stays when the name changes. A "
     "parent that is the category itself or one of its descendants is a 400.",
@@ -114,16 +113,16 @@ async def create(request: web.Request) -> web.Response:
     body=CategoryUpdateBody,
     response=CategoryView,
     errors=[409],
+    role=Role.ADMIN,
 )
-@authenticated(Role.ADMIN)
-async def update(request: web.Request) -> web.Response:
-    body = await json_body(request, CategoryUpdateBody)
+async def update(call: Call[CategoryUpdateBody, None]) -> CategoryView:
+    body = call.body
     given = body.model_fields_set
     unset = category_service.UNSET
     category = await category_service.update(
-        request.app[keys.DEPS],
-        current_user(request),
-        request.match_info["categoryId"],
+        call.deps,
+        call.user,
+        call.path("categoryId"),
         name=body.name,
         slug=body.slug,
         description=body.description if "description" in given else unset,
@@ -132,19 +131,18 @@ async def update(request: web.Request) -> web.Response:
         is_active=body.is_active,
         sort_order=body.sort_order,
     )
-    return web.json_response(category_view(category).dump())
+    return category_view(category)
 
 
-@spec(
+@routes.delete(
+    "/orgs/{orgId}/categories/{categoryId}",
     "Delete a category (ADMIN)",
     description="409 while it has subcategories or products (`details` says how many).",
     tags=["categories"],
     response=Ok,
     errors=[409],
+    role=Role.ADMIN,
 )
-@authenticated(Role.ADMIN)
-async def delete(request: web.Request) -> web.Response:
-    await category_service.delete(
-        request.app[keys.DEPS], current_user(request), request.match_info["categoryId"]
-    )
-    return web.json_response(Ok(message="Category deleted").model_dump())
+async def delete(call: Call[None, None]) -> Ok:
+    await category_service.delete(call.deps, call.user, call.path("categoryId"))
+    return Ok(message="Category deleted")

@@ -3,27 +3,25 @@ quote them in chats and place orders with them); creating, changing and deleting
 
 from __future__ import annotations
 
-from aiohttp import web
-
 from inbox.accounts.documents import Role
 from inbox.commerce import coupons as coupon_service
 from inbox.commerce.order_views import CouponValidationView, CouponView, coupon_view
-from web.auth import authenticated, current_user
 from web.commerce.order_schemas import (
     CouponBody,
     CouponQuery,
     CouponUpdateBody,
     CouponValidateQuery,
 )
-from web.openapi import spec
-from web.pagination import page_of, paged_response
-from web.parsing import json_body, query
+from web.endpoints import Call, Paged, Routes
 from web.schemas import Ok
+
+routes = Routes("coupons")
 
 _TAGS = ["coupons"]
 
 
-@spec(
+@routes.get(
+    "/orgs/{orgId}/coupons",
     "List coupons",
     description="Newest first; `isActive` filters, `search` matches part of the code.",
     tags=_TAGS,
@@ -31,20 +29,18 @@ _TAGS = ["coupons"]
     response=CouponView,
     list_response=True,
 )
-@authenticated()
-async def list_coupons(request: web.Request) -> web.Response:
-    page = page_of(request)
-    q = query(request, CouponQuery)
+async def list_coupons(call: Call[None, CouponQuery]) -> Paged:
     found, total = await coupon_service.list_coupons(
-        current_user(request).org_id,
-        coupon_service.CouponFilters(is_active=q.is_active, search=q.search),
-        page.skip,
-        page.limit,
+        call.org_id,
+        coupon_service.CouponFilters(is_active=call.query.is_active, search=call.query.search),
+        call.page.skip,
+        call.page.limit,
     )
-    return paged_response(request, [coupon_view(c).dump() for c in found], total, page)
+    return Paged([coupon_view(c) for c in found], total)
 
 
-@spec(
+@routes.post(
+    "/orgs/{orgId}/coupons",
     "Create a coupon (ADMIN)",
     description="`percentage` (value more than 0, at most 100; `maxDiscount` caps it) or "
     "`fixed` (an amount). The code is kept upper-cased and is unique in the org in any case "
@@ -55,52 +51,15 @@ async def list_coupons(request: web.Request) -> web.Response:
     response=CouponView,
     status=201,
     errors=[409],
+    role=Role.ADMIN,
 )
-@authenticated(Role.ADMIN)
-async def create(request: web.Request) -> web.Response:
-    body = await json_body(request, CouponBody)
-    coupon = await coupon_service.create(current_user(request), body.model_dump())
-    return web.json_response(coupon_view(coupon).dump(), status=201)
+async def create(call: Call[CouponBody, None]) -> CouponView:
+    coupon = await coupon_service.create(call.user, call.body.model_dump())
+    return coupon_view(coupon)
 
 
-@spec("Get a coupon", tags=_TAGS, response=CouponView)
-@authenticated()
-async def get(request: web.Request) -> web.Response:
-    coupon = await coupon_service.get(current_user(request).org_id, request.match_info["couponId"])
-    return web.json_response(coupon_view(coupon).dump())
-
-
-@spec(
-    "Update a coupon (ADMIN)",
-    description="Only the fields given change; `null` clears `description`, `maxDiscount`, "
-    "`startsAt`, `expiresAt` or `usageLimit`. `usedCount` is kept by orders.",
-    tags=_TAGS,
-    body=CouponUpdateBody,
-    response=CouponView,
-    errors=[409],
-)
-@authenticated(Role.ADMIN)
-async def update(request: web.Request) -> web.Response:
-    body = await json_body(request, CouponUpdateBody)
-    coupon = await coupon_service.update(
-        current_user(request), request.match_info["couponId"], body.changes()
-    )
-    return web.json_response(coupon_view(coupon).dump())
-
-
-@spec(
-    "Delete a coupon (ADMIN)",
-    description="Orders placed with it keep its code.",
-    tags=_TAGS,
-    response=Ok,
-)
-@authenticated(Role.ADMIN)
-async def delete(request: web.Request) -> web.Response:
-    await coupon_service.delete(current_user(request), request.match_info["couponId"])
-    return web.json_response(Ok(message="Coupon deleted").model_dump())
-
-
-@spec(
+@routes.get(
+    "/orgs/{orgId}/coupons/{code}/validate",
     "Validate a coupon code for an order total",
     description="Always 200: `valid`, the `discount` it gives on `orderTotal` and the total "
     "after it, or the `reason` it does not apply: `unknown`, `inactive`, `not_started`, "
@@ -109,10 +68,40 @@ async def delete(request: web.Request) -> web.Response:
     query=CouponValidateQuery,
     response=CouponValidationView,
 )
-@authenticated()
-async def validate(request: web.Request) -> web.Response:
-    q = query(request, CouponValidateQuery)
-    result = await coupon_service.validate(
-        current_user(request).org_id, request.match_info["code"], q.order_total
-    )
-    return web.json_response(result.dump())
+async def validate(call: Call[None, CouponValidateQuery]) -> CouponValidationView:
+    return await coupon_service.validate(call.org_id, call.path("code"), call.query.order_total)
+
+
+@routes.get("/orgs/{orgId}/coupons/{couponId}", "Get a coupon", tags=_TAGS, response=CouponView)
+async def get(call: Call[None, None]) -> CouponView:
+    coupon = await coupon_service.get(call.org_id, call.path("couponId"))
+    return coupon_view(coupon)
+
+
+@routes.put(
+    "/orgs/{orgId}/coupons/{couponId}",
+    "Update a coupon (ADMIN)",
+    description="Only the fields given change; `null` clears `description`, `maxDiscount`, "
+    "`startsAt`, `expiresAt` or `usageLimit`. `usedCount` is kept by orders.",
+    tags=_TAGS,
+    body=CouponUpdateBody,
+    response=CouponView,
+    errors=[409],
+    role=Role.ADMIN,
+)
+async def update(call: Call[CouponUpdateBody, None]) -> CouponView:
+    coupon = await coupon_service.update(call.user, call.path("couponId"), call.body.changes())
+    return coupon_view(coupon)
+
+
+@routes.delete(
+    "/orgs/{orgId}/coupons/{couponId}",
+    "Delete a coupon (ADMIN)",
+    description="Orders placed with it keep its code.",
+    tags=_TAGS,
+    response=Ok,
+    role=Role.ADMIN,
+)
+async def delete(call: Call[None, None]) -> Ok:
+    await coupon_service.delete(call.user, call.path("couponId"))
+    return Ok(message="Coupon deleted")

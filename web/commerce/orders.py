@@ -5,22 +5,18 @@ status or payment status is ADMIN only. Orders are never deleted: cancel them in
 
 from __future__ import annotations
 
-from aiohttp import web
-
 from inbox.accounts.documents import Role
 from inbox.commerce import orders as order_service
 from inbox.commerce.order_views import OrderStatsView, OrderView
-from web import keys
-from web.auth import authenticated, current_user
 from web.commerce.order_schemas import (
     OrderCreateBody,
     OrderPaymentBody,
     OrderQuery,
     OrderStatusBody,
 )
-from web.openapi import spec
-from web.pagination import page_of, paged_response
-from web.parsing import json_body, query
+from web.endpoints import Call, Paged, Routes
+
+routes = Routes("orders")
 
 _TAGS = ["orders"]
 
@@ -36,7 +32,8 @@ def _filters(q: OrderQuery) -> order_service.OrderFilters:
     )
 
 
-@spec(
+@routes.get(
+    "/orgs/{orgId}/orders",
     "List orders",
     description="Newest first. Filters: `status`, `customerId`, `startDate`/`endDate` (on "
     "createdAt; a date alone means that whole day for `endDate`), `paymentStatus`, `orderType`.",
@@ -45,32 +42,15 @@ def _filters(q: OrderQuery) -> order_service.OrderFilters:
     response=OrderView,
     list_response=True,
 )
-@authenticated()
-async def list_orders(request: web.Request) -> web.Response:
-    page = page_of(request)
-    q = query(request, OrderQuery)
+async def list_orders(call: Call[None, OrderQuery]) -> Paged:
     found, total = await order_service.list_orders(
-        current_user(request).org_id, _filters(q), page.skip, page.limit
+        call.org_id, _filters(call.query), call.page.skip, call.page.limit
     )
-    return paged_response(request, [v.dump() for v in found], total, page)
+    return Paged(found, total)
 
 
-@spec(
-    "Order count, revenue and average order value",
-    description="Over the orders the same filters as the list match. `totalRevenue` and "
-    "`averageOrderValue` leave cancelled orders out; `totalOrders` counts them.",
-    tags=_TAGS,
-    query=OrderQuery,
-    response=OrderStatsView,
-)
-@authenticated()
-async def stats(request: web.Request) -> web.Response:
-    q = query(request, OrderQuery)
-    result = await order_service.stats(current_user(request).org_id, _filters(q))
-    return web.json_response(result.dump())
-
-
-@spec(
+@routes.post(
+    "/orgs/{orgId}/orders",
     "Place an order",
     description="Prices, subtotal, discount and total are computed from the products and the "
     "coupon (prices sent by the client are ignored). Every item's stock is taken atomically; "
@@ -86,9 +66,8 @@ async def stats(request: web.Request) -> web.Response:
     status=201,
     errors=[409],
 )
-@authenticated()
-async def create(request: web.Request) -> web.Response:
-    body = await json_body(request, OrderCreateBody)
+async def create(call: Call[OrderCreateBody, None]) -> OrderView:
+    body = call.body
     new = order_service.NewOrder(
         customer_id=body.customer_id,
         items=[order_service.ItemRequest(i.product_id, i.quantity) for i in body.items],
@@ -100,18 +79,30 @@ async def create(request: web.Request) -> web.Response:
         shipping=body.shipping,
         notes=body.notes,
     )
-    view = await order_service.create(request.app[keys.DEPS], current_user(request), new)
-    return web.json_response(view.dump(), status=201)
+    return await order_service.create(call.deps, call.user, new)
 
 
-@spec("Get an order", tags=_TAGS, response=OrderView)
-@authenticated()
-async def get(request: web.Request) -> web.Response:
-    order = await order_service.get(current_user(request).org_id, request.match_info["orderId"])
-    return web.json_response((await order_service.view(order)).dump())
+@routes.get(
+    "/orgs/{orgId}/orders/stats",
+    "Order count, revenue and average order value",
+    description="Over the orders the same filters as the list match. `totalRevenue` and "
+    "`averageOrderValue` leave cancelled orders out; `totalOrders` counts them.",
+    tags=_TAGS,
+    query=OrderQuery,
+    response=OrderStatsView,
+)
+async def stats(call: Call[None, OrderQuery]) -> OrderStatsView:
+    return await order_service.stats(call.org_id, _filters(call.query))
 
 
-@spec(
+@routes.get("/orgs/{orgId}/orders/{orderId}", "Get an order", tags=_TAGS, response=OrderView)
+async def get(call: Call[None, None]) -> OrderView:
+    order = await order_service.get(call.org_id, call.path("orderId"))
+    return await order_service.view(order)
+
+
+@routes.patch(
+    "/orgs/{orgId}/orders/{orderId}/status",
     "Change an order's status (ADMIN)",
     description="pending -> processing -> completed or delivered (completed -> delivered too); "
     "cancelled from pending or processing only. Anything else is a 409 "
@@ -123,21 +114,20 @@ async def get(request: web.Request) -> web.Response:
     body=OrderStatusBody,
     response=OrderView,
     errors=[409],
+    role=Role.ADMIN,
 )
-@authenticated(Role.ADMIN)
-async def change_status(request: web.Request) -> web.Response:
-    body = await json_body(request, OrderStatusBody)
-    view = await order_service.change(
-        request.app[keys.DEPS],
-        current_user(request),
-        request.match_info["orderId"],
-        status=body.status,
-        payment_status=body.payment_status,
+async def change_status(call: Call[OrderStatusBody, None]) -> OrderView:
+    return await order_service.change(
+        call.deps,
+        call.user,
+        call.path("orderId"),
+        status=call.body.status,
+        payment_status=call.body.payment_status,
     )
-    return web.json_response(view.dump())
 
 
-@spec(
+@routes.patch(
+    "/orgs/{orgId}/orders/{orderId}/payment",
     "Change an order's payment status (ADMIN)",
     description="unpaid -> paid -> refunded (paid -> unpaid corrects a mistake); anything else "
     "is a 409 `INVALID_STATUS_TRANSITION`.",
@@ -145,14 +135,12 @@ async def change_status(request: web.Request) -> web.Response:
     body=OrderPaymentBody,
     response=OrderView,
     errors=[409],
+    role=Role.ADMIN,
 )
-@authenticated(Role.ADMIN)
-async def change_payment(request: web.Request) -> web.Response:
-    body = await json_body(request, OrderPaymentBody)
-    view = await order_service.change(
-        request.app[keys.DEPS],
-        current_user(request),
-        request.match_info["orderId"],
-        payment_status=body.payment_status,
+async def change_payment(call: Call[OrderPaymentBody, None]) -> OrderView:
+    return await order_service.change(
+        call.deps,
+        call.user,
+        call.path("orderId"),
+        payment_status=call.body.payment_status,
     )
-    return web.json_response(view.dump())

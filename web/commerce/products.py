@@ -10,8 +10,6 @@ from inbox.commerce import products as product_service
 from inbox.commerce.catalogue_views import ProductImageView, ProductView
 from inbox.errors import PayloadTooLarge, ValidationFailed
 from inbox.storage import content_type_of, storage_for
-from web import keys
-from web.auth import authenticated, current_user
 from web.commerce.catalogue_schemas import (
     ImageUpload,
     ProductCreateBody,
@@ -19,10 +17,10 @@ from web.commerce.catalogue_schemas import (
     ProductUpdateBody,
     StockBody,
 )
-from web.openapi import spec
-from web.pagination import page_of, paged_response
-from web.parsing import json_body, query
+from web.endpoints import Call, Paged, Routes
 from web.schemas import Ok
+
+routes = Routes("products")
 
 CHUNK_BYTES = 64 * 1024
 # Multipart framing around the image (boundaries, part headers, small extra fields): a
@@ -30,7 +28,8 @@ CHUNK_BYTES = 64 * 1024
 MULTIPART_SLACK = 64 * 1024
 
 
-@spec(
+@routes.get(
+    "/orgs/{orgId}/products",
     "List products",
     description="`category` includes the products of its subcategories unless "
     "`includeSubcategories=false`. `search` matches part of the name, SKU or description in "
@@ -41,13 +40,11 @@ MULTIPART_SLACK = 64 * 1024
     response=ProductView,
     list_response=True,
 )
-@authenticated()
-async def list_products(request: web.Request) -> web.Response:
-    page = page_of(request)
-    q = query(request, ProductQuery)
+async def list_products(call: Call[None, ProductQuery]) -> Paged:
+    q = call.query
     order = q.sort_order or ("asc" if q.sort_by == product_service.SortBy.NAME else "desc")
     found, total = await product_service.list_products(
-        current_user(request).org_id,
+        call.org_id,
         product_service.ProductFilters(
             category_id=q.category,
             include_subcategories=q.include_subcategories,
@@ -59,32 +56,14 @@ async def list_products(request: web.Request) -> web.Response:
             sort_by=q.sort_by,
             sort_order=product_service.SortOrder(order),
         ),
-        page.skip,
-        page.limit,
+        call.page.skip,
+        call.page.limit,
     )
-    items = [v.dump() for v in await product_service.views(found)]
-    return paged_response(request, items, total, page)
+    return Paged(await product_service.views(found), total)
 
 
-@spec("Get a product by its slug", tags=["products"], response=ProductView)
-@authenticated()
-async def get_by_slug(request: web.Request) -> web.Response:
-    product = await product_service.get_by_slug(
-        current_user(request).org_id, request.match_info["slug"]
-    )
-    return web.json_response((await product_service.view(product)).dump())
-
-
-@spec("Get a product", tags=["products"], response=ProductView)
-@authenticated()
-async def get(request: web.Request) -> web.Response:
-    product = await product_service.get(
-        current_user(request).org_id, request.match_info["productId"]
-    )
-    return web.json_response((await product_service.view(product)).dump())
-
-
-@spec(
+@routes.post(
+    "/orgs/{orgId}/products",
     "Create a product (ADMIN)",
     description="The slug is made from the name (`-2`, `-3`, ... when taken) unless given; "
     "a given slug or a SKU already in use is a 409. `categoryId` must be a category of the "
@@ -94,13 +73,13 @@ async def get(request: web.Request) -> web.Response:
     response=ProductView,
     status=201,
     errors=[409],
+    role=Role.ADMIN,
 )
-@authenticated(Role.ADMIN)
-async def create(request: web.Request) -> web.Response:
-    body = await json_body(request, ProductCreateBody)
+async def create(call: Call[ProductCreateBody, None]) -> ProductView:
+    body = call.body
     product = await product_service.create(
-        request.app[keys.DEPS],
-        current_user(request),
+        call.deps,
+        call.user,
         name=body.name,
         price=body.price,
         slug=body.slug,
@@ -113,48 +92,66 @@ async def create(request: web.Request) -> web.Response:
         featured=body.featured,
         stock_quantity=body.stock_quantity,
     )
-    return web.json_response((await product_service.view(product)).dump(), status=201)
+    return await product_service.view(product)
 
 
-@spec(
+@routes.get(
+    "/orgs/{orgId}/products/slug/{slug}",
+    "Get a product by its slug",
+    tags=["products"],
+    response=ProductView,
+)
+async def get_by_slug(call: Call[None, None]) -> ProductView:
+    product = await product_service.get_by_slug(call.org_id, call.path("slug"))
+    return await product_service.view(product)
+
+
+@routes.get(
+    "/orgs/{orgId}/products/{productId}", "Get a product", tags=["products"], response=ProductView
+)
+async def get(call: Call[None, None]) -> ProductView:
+    product = await product_service.get(call.org_id, call.path("productId"))
+    return await product_service.view(product)
+
+
+@routes.put(
+    "/orgs/{orgId}/products/{productId}",
     "Update a product (ADMIN)",
     description="Only the fields given change; the slug stays when the name changes.",
     tags=["products"],
     body=ProductUpdateBody,
     response=ProductView,
     errors=[409],
+    role=Role.ADMIN,
 )
-@authenticated(Role.ADMIN)
-async def update(request: web.Request) -> web.Response:
-    body = await json_body(request, ProductUpdateBody)
+async def update(call: Call[ProductUpdateBody, None]) -> ProductView:
+    body = call.body
     product = await product_service.update(
-        request.app[keys.DEPS],
-        current_user(request),
-        request.match_info["productId"],
+        call.deps,
+        call.user,
+        call.path("productId"),
         body.model_dump(include=body.model_fields_set),
     )
-    return web.json_response((await product_service.view(product)).dump())
+    return await product_service.view(product)
 
 
-@spec(
+@routes.delete(
+    "/orgs/{orgId}/products/{productId}",
     "Delete a product and its uploaded images (ADMIN)",
     description="Orders keep their own copy of the name, SKU and price.",
     tags=["products"],
     response=Ok,
+    role=Role.ADMIN,
 )
-@authenticated(Role.ADMIN)
-async def delete(request: web.Request) -> web.Response:
-    settings = request.app[keys.SETTINGS]
+async def delete(call: Call[None, None]) -> Ok:
     await product_service.delete(
-        request.app[keys.DEPS],
-        current_user(request),
-        storage_for(settings),
-        request.match_info["productId"],
+        call.deps, call.user, storage_for(call.settings), call.path("productId")
     )
-    return web.json_response(Ok(message="Product deleted").model_dump())
+    return Ok(message="Product deleted")
 
 
-@spec(
+@routes.patch(
+    "/orgs/{orgId}/products/{productId}/stock",
     "Adjust a product's stock (ADMIN)",
     description='`{"delta": n}` adds n (negative takes away), `{"set": n}` sets it; atomic '
     "with orders. A delta that would take the stock below zero changes nothing: 409 with "
@@ -163,18 +160,17 @@ async def delete(request: web.Request) -> web.Response:
     body=StockBody,
     response=ProductView,
     errors=[409],
+    role=Role.ADMIN,
 )
-@authenticated(Role.ADMIN)
-async def adjust_stock(request: web.Request) -> web.Response:
-    body = await json_body(request, StockBody)
+async def adjust_stock(call: Call[StockBody, None]) -> ProductView:
     product = await product_service.adjust_stock(
-        request.app[keys.DEPS],
-        current_user(request),
-        request.match_info["productId"],
-        delta=body.delta,
-        to=body.set_,
+        call.deps,
+        call.user,
+        call.path("productId"),
+        delta=call.body.delta,
+        to=call.body.set_,
     )
-    return web.json_response((await product_service.view(product)).dump())
+    return await product_service.view(product)
 
 
 async def _read_image(request: web.Request) -> bytes:
@@ -210,7 +206,8 @@ async def _read_image(request: web.Request) -> bytes:
     raise not_multipart
 
 
-@spec(
+@routes.post(
+    "/orgs/{orgId}/products/{productId}/images",
     "Upload a product image (ADMIN)",
     description="multipart/form-data with a file field `image`: a JPEG, PNG, GIF or WebP of "
     f"at most 4 MB, recognised by its bytes (its name and declared type are ignored). A "
@@ -222,41 +219,40 @@ async def _read_image(request: web.Request) -> bytes:
     response=ProductImageView,
     status=201,
     errors=[409, 413],
+    role=Role.ADMIN,
 )
-@authenticated(Role.ADMIN)
-async def upload_image(request: web.Request) -> web.Response:
-    user = current_user(request)
-    product_id = request.match_info["productId"]
-    # 404 / 409 before the body is read at all.
+async def upload_image(call: Call[None, None]) -> ProductImageView:
+    # A multipart body: the declaration leaves it unread, so it is read here, in chunks,
+    # only after 404 / 409 are ruled out.
+    user = call.user
+    product_id = call.path("productId")
     await product_service.ensure_room_for_image(user.org_id, product_id)
-    data = await _read_image(request)
-    storage = storage_for(request.app[keys.SETTINGS])
-    key, product = await product_service.add_image(
-        request.app[keys.DEPS], user, storage, product_id, data
-    )
-    view = ProductImageView(
+    data = await _read_image(call.request)
+    storage = storage_for(call.settings)
+    key, product = await product_service.add_image(call.deps, user, storage, product_id, data)
+    return ProductImageView(
         id=key,
-        url=product_service.media_url(request.app[keys.SETTINGS].public_url, key),
+        url=product_service.media_url(call.settings.public_url, key),
         content_type=content_type_of(key),
         size=len(data),
         product=await product_service.view(product),
     )
-    return web.json_response(view.dump(), status=201)
 
 
-@spec(
+@routes.delete(
+    "/orgs/{orgId}/products/{productId}/images/{imageId}",
     "Delete a product image (ADMIN)",
     description="Removes it from `images` and from storage; its URL answers 404 afterwards.",
     tags=["products"],
     response=ProductView,
+    role=Role.ADMIN,
 )
-@authenticated(Role.ADMIN)
-async def delete_image(request: web.Request) -> web.Response:
+async def delete_image(call: Call[None, None]) -> ProductView:
     product = await product_service.delete_image(
-        request.app[keys.DEPS],
-        current_user(request),
-        storage_for(request.app[keys.SETTINGS]),
-        request.match_info["productId"],
-        request.match_info["imageId"],
+        call.deps,
+        call.user,
+        storage_for(call.settings),
+        call.path("productId"),
+        call.path("imageId"),
     )
-    return web.json_response((await product_service.view(product)).dump())
+    return await product_service.view(product)

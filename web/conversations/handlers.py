@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from aiohttp import web
+from typing import Any
 
 from inbox.conversations import messages as message_service
 from inbox.conversations import tickets as ticket_service
 from inbox.conversations.views import MessageView, TicketView
 from inbox.crm.views import TicketDetailView
-from web import keys
-from web.auth import authenticated, current_user
 from web.conversations.schemas import (
     AssignBody,
     MessageBody,
@@ -17,28 +15,21 @@ from web.conversations.schemas import (
     TicketQuery,
     TicketUpdateBody,
 )
-from web.openapi import spec
-from web.pagination import page_of, paged_response
-from web.parsing import json_body, query
+from web.endpoints import Call, Paged, Routes
 
-OPERATION_PREFIX = "tickets"  # operation ids in /openapi.json
+routes = Routes("tickets")  # operation ids in /openapi.json
 
 
-async def _one(ticket) -> web.Response:  # type: ignore[no-untyped-def]
-    return web.json_response((await ticket_service.view(ticket)).dump())
-
-
-@spec(
+@routes.get(
+    "/orgs/{orgId}/tickets",
     "List tickets, newest activity first",
     tags=["tickets"],
     query=TicketQuery,
     response=TicketView,
     list_response=True,
 )
-@authenticated()
-async def list_tickets(request: web.Request) -> web.Response:
-    page = page_of(request)
-    q = query(request, TicketQuery)
+async def list_tickets(call: Call[None, TicketQuery]) -> Paged:
+    q = call.query
     filters = ticket_service.TicketFilters(
         status=q.status,
         assignee_id=q.assignee_id,
@@ -47,27 +38,13 @@ async def list_tickets(request: web.Request) -> web.Response:
         customer_id=q.customer_id,
     )
     found, total = await ticket_service.list_tickets(
-        current_user(request).org_id, filters, page.skip, page.limit
+        call.org_id, filters, call.page.skip, call.page.limit
     )
-    return paged_response(
-        request, [v.dump() for v in await ticket_service.views(found)], total, page
-    )
+    return Paged(await ticket_service.views(found), total)
 
 
-@spec(
-    "Get a ticket with its messages and the customer's latest orders",
-    tags=["tickets"],
-    response=TicketDetailView,
-)
-@authenticated()
-async def get(request: web.Request) -> web.Response:
-    data = await ticket_service.get_with_messages(
-        current_user(request).org_id, request.match_info["ticketId"]
-    )
-    return web.json_response(data)
-
-
-@spec(
+@routes.post(
+    "/orgs/{orgId}/tickets",
     "Open a ticket",
     tags=["tickets"],
     body=TicketCreateBody,
@@ -75,78 +52,98 @@ async def get(request: web.Request) -> web.Response:
     status=201,
     errors=[409],
 )
-@authenticated()
-async def create(request: web.Request) -> web.Response:
-    body = await json_body(request, TicketCreateBody)
+async def create(call: Call[TicketCreateBody, None]) -> TicketView:
     ticket = await ticket_service.create(
-        request.app[keys.DEPS].events,
-        current_user(request).org_id,
-        channel_id=body.channel_id,
-        customer_id=body.customer_id,
-        subject=body.subject,
-        priority=body.priority,
-        actor=current_user(request),
+        call.deps.events,
+        call.org_id,
+        channel_id=call.body.channel_id,
+        customer_id=call.body.customer_id,
+        subject=call.body.subject,
+        priority=call.body.priority,
+        actor=call.user,
     )
-    return web.json_response((await ticket_service.view(ticket)).dump(), status=201)
+    return await ticket_service.view(ticket)
 
 
-@spec("Update a ticket", tags=["tickets"], body=TicketUpdateBody, response=TicketView, errors=[409])
-@authenticated()
-async def update(request: web.Request) -> web.Response:
-    body = await json_body(request, TicketUpdateBody)
+@routes.get(
+    "/orgs/{orgId}/tickets/{ticketId}",
+    "Get a ticket with its messages and the customer's latest orders",
+    tags=["tickets"],
+    response=TicketDetailView,
+)
+async def get(call: Call[None, None]) -> dict[str, Any]:
+    return await ticket_service.get_with_messages(call.org_id, call.path("ticketId"))
+
+
+@routes.put(
+    "/orgs/{orgId}/tickets/{ticketId}",
+    "Update a ticket",
+    tags=["tickets"],
+    body=TicketUpdateBody,
+    response=TicketView,
+    errors=[409],
+)
+async def update(call: Call[TicketUpdateBody, None]) -> TicketView:
     ticket = await ticket_service.update(
-        request.app[keys.DEPS].events,
-        current_user(request).org_id,
-        request.match_info["ticketId"],
-        subject=body.subject,
-        status=body.status,
-        priority=body.priority,
-        actor=current_user(request),
+        call.deps.events,
+        call.org_id,
+        call.path("ticketId"),
+        subject=call.body.subject,
+        status=call.body.status,
+        priority=call.body.priority,
+        actor=call.user,
     )
-    return await _one(ticket)
+    return await ticket_service.view(ticket)
 
 
-@spec("Assign or unassign a ticket", tags=["tickets"], body=AssignBody, response=TicketView)
-@authenticated()
-async def assign(request: web.Request) -> web.Response:
-    body = await json_body(request, AssignBody)
+@routes.post(
+    "/orgs/{orgId}/tickets/{ticketId}/assign",
+    "Assign or unassign a ticket",
+    tags=["tickets"],
+    body=AssignBody,
+    response=TicketView,
+)
+async def assign(call: Call[AssignBody, None]) -> TicketView:
     ticket = await ticket_service.assign(
-        request.app[keys.DEPS].events,
-        current_user(request).org_id,
-        request.match_info["ticketId"],
-        body.assignee_id,
-        actor=current_user(request),
+        call.deps.events,
+        call.org_id,
+        call.path("ticketId"),
+        call.body.assignee_id,
+        actor=call.user,
     )
-    return await _one(ticket)
+    return await ticket_service.view(ticket)
 
 
-@spec("Close a ticket", tags=["tickets"], response=TicketView)
-@authenticated()
-async def close(request: web.Request) -> web.Response:
-    me = current_user(request)
+@routes.post(
+    "/orgs/{orgId}/tickets/{ticketId}/close",
+    "Close a ticket",
+    tags=["tickets"],
+    response=TicketView,
+)
+async def close(call: Call[None, None]) -> TicketView:
     ticket = await ticket_service.close(
-        request.app[keys.DEPS].events, me.org_id, request.match_info["ticketId"], actor=me
+        call.deps.events, call.org_id, call.path("ticketId"), actor=call.user
     )
-    return await _one(ticket)
+    return await ticket_service.view(ticket)
 
 
-@spec(
+@routes.get(
+    "/orgs/{orgId}/tickets/{ticketId}/messages",
     "List a ticket's messages, oldest first",
     tags=["messages"],
     response=MessageView,
     list_response=True,
     page_size=50,
 )
-@authenticated()
-async def list_messages(request: web.Request) -> web.Response:
-    page = page_of(request, default_limit=50)
+async def list_messages(call: Call[None, None]) -> Paged:
     msgs, total = await message_service.list_messages(
-        current_user(request).org_id, request.match_info["ticketId"], page.skip, page.limit
+        call.org_id, call.path("ticketId"), call.page.skip, call.page.limit
     )
-    return paged_response(request, [m.dump() for m in msgs], total, page)
+    return Paged(msgs, total)
 
 
-@spec(
+@routes.post(
+    "/orgs/{orgId}/tickets/{ticketId}/messages",
     "Reply on a ticket (queued, then sent through the channel)",
     tags=["messages"],
     body=MessageBody,
@@ -154,15 +151,12 @@ async def list_messages(request: web.Request) -> web.Response:
     status=201,
     errors=[409],
 )
-@authenticated()
-async def post_message(request: web.Request) -> web.Response:
-    body = await json_body(request, MessageBody)
-    message = await message_service.post_reply(
-        request.app[keys.DEPS],
-        current_user(request),
-        request.match_info["ticketId"],
-        content=body.content,
-        metadata=body.metadata,
-        macro_id=body.macro_id,
+async def post_message(call: Call[MessageBody, None]) -> MessageView:
+    return await message_service.post_reply(
+        call.deps,
+        call.user,
+        call.path("ticketId"),
+        content=call.body.content,
+        metadata=call.body.metadata,
+        macro_id=call.body.macro_id,
     )
-    return web.json_response(message.dump(), status=201)

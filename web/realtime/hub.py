@@ -12,7 +12,8 @@ import contextlib
 import logging
 from dataclasses import dataclass, field
 
-from inbox.realtime import OrgEvent, RedisEventLog
+from adapters.event_log import RedisEventLog
+from inbox.events import OrgEvent
 
 log = logging.getLogger(__name__)
 

@@ -35,7 +35,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 from redis.asyncio import Redis
 
-from inbox.realtime import OrgEvent
+from inbox.events import OrgEvent
 from web.realtime.hub import Hub
 
 log = logging.getLogger(__name__)

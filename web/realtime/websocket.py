@@ -13,15 +13,15 @@ from pydantic import ValidationError
 from inbox import events
 from inbox.accounts import auth as auth_service
 from inbox.errors import Unauthorized, ValidationFailed
-from inbox.realtime import OrgEvent, parse_event_id
+from inbox.events import OrgEvent, parse_event_id
 from inbox.security import read_access_token
 from web import keys
 from web import openapi_models as om
+from web.endpoints import Routes
 from web.errors import validation_details
-from web.openapi import spec
 from web.realtime.presence import Connection, Presence, PresenceMessage
 
-OPERATION_PREFIX = "realtime"  # operation ids in /openapi.json
+routes = Routes("realtime")
 
 CLOSE_TOKEN_EXPIRED = 4001
 CLOSE_RESYNC = 4002
@@ -30,7 +30,10 @@ CLOSE_RESYNC = 4002
 READY = "ready"
 
 
-@spec(
+# Raw: a websocket upgrade that authenticates by `?token=` (browsers cannot set headers on
+# one) and reads `since` itself; the declaration only documents it.
+@routes.get(
+    "/ws",
     "Realtime events (websocket upgrade)",
     description='Frames are `{"id", "event", "data"}`; reconnect with `since` set to '
     "the last id seen to receive what was missed. Closes with 4001 when the token expires.",
@@ -41,6 +44,7 @@ READY = "ready"
     response_description="Switching to the websocket protocol",
     errors=[400, 401],
     auth=False,
+    raw=True,
 )
 async def websocket(request: web.Request) -> web.StreamResponse:
     token = request.query.get("token")

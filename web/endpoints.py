@@ -151,12 +151,14 @@ class Routes:
                 @functools.wraps(fn)
                 async def handler(request: web.Request) -> web.StreamResponse:
                     page = page_of(request, page_size) if is_paged else Page(1, page_size)
+                    # Query before body: a request wrong in both is answered about its query.
+                    parsed_query = query(request, query_model) if query_model else None
                     call: Call[Any, Any] = Call(
                         request=request,
                         body=await json_body(request, body_model)
                         if body_model is not None and json_in
                         else None,
-                        query=query(request, query_model) if query_model is not None else None,
+                        query=parsed_query,
                         page=page,
                     )
                     return respond(request, await fn(call), status, page if is_paged else None)

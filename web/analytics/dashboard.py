@@ -6,8 +6,6 @@ from __future__ import annotations
 from datetime import date
 from zoneinfo import ZoneInfo
 
-from aiohttp import web
-
 from inbox.analytics import dashboard as dashboard_service
 from inbox.analytics.dashboard import Span, Window
 from inbox.analytics.dashboard_views import (
@@ -27,9 +25,9 @@ from web.analytics.dashboard_schemas import (
     SegmentationQuery,
     TopProductsQuery,
 )
-from web.auth import authenticated, current_user
-from web.openapi import spec
-from web.parsing import query
+from web.endpoints import Call, Routes
+
+routes = Routes("dashboard")
 
 _TAGS = ["dashboard"]
 
@@ -49,7 +47,22 @@ def _window(q: DashboardPeriodQuery, default: Span | None) -> Window | None:
     return Window.rolling(span) if span else None
 
 
-@spec(
+@routes.get(
+    "/orgs/{orgId}/customers/segmentation",
+    "Customers with and without orders",
+    description="Counts, the revenue and average order value of customers with orders, the "
+    "conversion rate (% with at least one order), and up to `limit` customers of each group "
+    "(top spenders; newest without an order).",
+    tags=["customers"],
+    query=SegmentationQuery,
+    response=CustomerSegmentationView,
+)
+async def segmentation(call: Call[None, SegmentationQuery]) -> CustomerSegmentationView:
+    return await dashboard_service.segmentation(call.org_id, call.query.limit)
+
+
+@routes.get(
+    "/orgs/{orgId}/dashboard/metrics",
     "Sales metrics against the previous period",
     description="totalSales, totalOrders, productsSold (units) and newCustomers in a window "
     "ending now (`period`: day = 24 hours, week = 7 days, month = 30 days, year = 365 days; "
@@ -59,16 +72,14 @@ def _window(q: DashboardPeriodQuery, default: Span | None) -> Window | None:
     query=MetricsQuery,
     response=DashboardMetricsView,
 )
-@authenticated()
-async def metrics(request: web.Request) -> web.Response:
-    q = query(request, MetricsQuery)
-    window = _window(q, Span.WEEK)
+async def metrics(call: Call[None, MetricsQuery]) -> DashboardMetricsView:
+    window = _window(call.query, Span.WEEK)
     assert window is not None
-    result = await dashboard_service.metrics(current_user(request).org_id, window)
-    return web.json_response(result.dump())
+    return await dashboard_service.metrics(call.org_id, window)
 
 
-@spec(
+@routes.get(
+    "/orgs/{orgId}/dashboard/revenue",
     "Revenue chart: online and offline sales per hour, weekday, day or month",
     description="The calendar `period` containing `date` (default today) in time zone `tz` "
     "(default UTC): day = 24 hours, week = Monday to Sunday, month = its days, year = its "
@@ -77,16 +88,15 @@ async def metrics(request: web.Request) -> web.Response:
     query=RevenueQuery,
     response=RevenueChartView,
 )
-@authenticated()
-async def revenue(request: web.Request) -> web.Response:
-    q = query(request, RevenueQuery)
+async def revenue(call: Call[None, RevenueQuery]) -> RevenueChartView:
+    q = call.query
     tz = ZoneInfo(q.tz)
     day: date = q.date_ or utcnow().astimezone(tz).date()
-    result = await dashboard_service.revenue(current_user(request).org_id, Span(q.period), day, tz)
-    return web.json_response(result.dump())
+    return await dashboard_service.revenue(call.org_id, Span(q.period), day, tz)
 
 
-@spec(
+@routes.get(
+    "/orgs/{orgId}/dashboard/top-products",
     "Top products by units sold",
     description="`popularity` is the product's share of all units sold in the period (%). "
     "All time unless `period` (a window ending now) or `from`/`to` is given. Cancelled orders "
@@ -97,16 +107,13 @@ async def revenue(request: web.Request) -> web.Response:
     list_response=True,
     paged=False,
 )
-@authenticated()
-async def top_products(request: web.Request) -> web.Response:
-    q = query(request, TopProductsQuery)
-    found = await dashboard_service.top_products(
-        current_user(request).org_id, _window(q, None), q.limit
-    )
-    return web.json_response([p.dump() for p in found])
+async def top_products(call: Call[None, TopProductsQuery]) -> list[TopProductView]:
+    q = call.query
+    return await dashboard_service.top_products(call.org_id, _window(q, None), q.limit)
 
 
-@spec(
+@routes.get(
+    "/orgs/{orgId}/dashboard/stats",
     "CRM overview: customers, orders, revenue, segments, campaigns and messages",
     description="Totals (orders and revenue from the customers' order totals), campaign "
     "messages sent, failed and pending with the success rate, and the latest campaigns "
@@ -114,23 +121,5 @@ async def top_products(request: web.Request) -> web.Response:
     tags=_TAGS,
     response=DashboardStatsView,
 )
-@authenticated()
-async def stats(request: web.Request) -> web.Response:
-    result = await dashboard_service.stats(current_user(request).org_id)
-    return web.json_response(result.dump())
-
-
-@spec(
-    "Customers with and without orders",
-    description="Counts, the revenue and average order value of customers with orders, the "
-    "conversion rate (% with at least one order), and up to `limit` customers of each group "
-    "(top spenders; newest without an order).",
-    tags=["customers"],
-    query=SegmentationQuery,
-    response=CustomerSegmentationView,
-)
-@authenticated()
-async def segmentation(request: web.Request) -> web.Response:
-    q = query(request, SegmentationQuery)
-    result = await dashboard_service.segmentation(current_user(request).org_id, q.limit)
-    return web.json_response(result.dump())
+async def stats(call: Call[None, None]) -> DashboardStatsView:
+    return await dashboard_service.stats(call.org_id)

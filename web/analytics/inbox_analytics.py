@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from aiohttp import web
-
 from inbox.analytics import inbox_analytics as analytics_service
 from inbox.analytics.inbox_analytics import Period
 from inbox.analytics.views import (
@@ -13,11 +11,9 @@ from inbox.analytics.views import (
     TicketAnalyticsView,
 )
 from web.analytics.schemas import AnalyticsQuery, TicketAnalyticsQuery
-from web.auth import authenticated, current_user
-from web.openapi import spec
-from web.parsing import query
+from web.endpoints import Call, Routes
 
-OPERATION_PREFIX = "analytics"  # operation ids in /openapi.json
+routes = Routes("analytics")
 
 _TAGS = ["analytics"]
 _PERIOD = (
@@ -30,7 +26,8 @@ def _period(q: AnalyticsQuery) -> Period:
     return Period.of(q.from_, q.to)
 
 
-@spec(
+@routes.get(
+    "/orgs/analytics/tickets",
     "Ticket analytics",
     description="Counts by status and channel, mean first response time in seconds (first "
     "inbound message to first agent reply), and created/closed per day (the last 30 days "
@@ -38,55 +35,49 @@ def _period(q: AnalyticsQuery) -> Period:
     tags=_TAGS,
     query=TicketAnalyticsQuery,
     response=TicketAnalyticsView,
+    org_scoped=False,
 )
-@authenticated(org_scoped=False)
-async def tickets(request: web.Request) -> web.Response:
-    q = query(request, TicketAnalyticsQuery)
-    result = await analytics_service.tickets(
-        current_user(request).org_id, _period(q), channel_id=q.channel_id
-    )
-    return web.json_response(result.dump())
+async def tickets(call: Call[None, TicketAnalyticsQuery]) -> TicketAnalyticsView:
+    q = call.query
+    return await analytics_service.tickets(call.org_id, _period(q), channel_id=q.channel_id)
 
 
-@spec(
+@routes.get(
+    "/orgs/analytics/channels",
     "Channel analytics",
     description="Per channel: messages in and out, tickets, customers." + _PERIOD,
     tags=_TAGS,
     query=AnalyticsQuery,
     response=ChannelAnalyticsView,
+    org_scoped=False,
 )
-@authenticated(org_scoped=False)
-async def channels(request: web.Request) -> web.Response:
-    q = query(request, AnalyticsQuery)
-    result = await analytics_service.channels(current_user(request).org_id, _period(q))
-    return web.json_response(result.dump())
+async def channels(call: Call[None, AnalyticsQuery]) -> ChannelAnalyticsView:
+    return await analytics_service.channels(call.org_id, _period(call.query))
 
 
-@spec(
+@routes.get(
+    "/orgs/analytics/campaigns",
     "Campaign analytics",
     description="Per campaign: recipients sent, failed and pending, and delivery and read "
     "rates from the platforms' receipts." + _PERIOD,
     tags=_TAGS,
     query=AnalyticsQuery,
     response=CampaignAnalyticsView,
+    org_scoped=False,
 )
-@authenticated(org_scoped=False)
-async def campaigns(request: web.Request) -> web.Response:
-    q = query(request, AnalyticsQuery)
-    result = await analytics_service.campaigns(current_user(request).org_id, _period(q))
-    return web.json_response(result.dump())
+async def campaigns(call: Call[None, AnalyticsQuery]) -> CampaignAnalyticsView:
+    return await analytics_service.campaigns(call.org_id, _period(call.query))
 
 
-@spec(
+@routes.get(
+    "/orgs/analytics/agents",
     "Agent analytics",
     description="Per user: tickets assigned, open and closed, replies written, and the mean "
     "first response and resolution times (seconds) of their tickets." + _PERIOD,
     tags=_TAGS,
     query=AnalyticsQuery,
     response=AgentAnalyticsView,
+    org_scoped=False,
 )
-@authenticated(org_scoped=False)
-async def agents(request: web.Request) -> web.Response:
-    q = query(request, AnalyticsQuery)
-    result = await analytics_service.agents(current_user(request).org_id, _period(q))
-    return web.json_response(result.dump())
+async def agents(call: Call[None, AnalyticsQuery]) -> AgentAnalyticsView:
+    return await analytics_service.agents(call.org_id, _period(call.query))

@@ -7,8 +7,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from aiohttp import web
-
 from inbox.accounts.documents import Role
 from inbox.automation import rules as automation_service
 from inbox.automation.views import (
@@ -18,14 +16,11 @@ from inbox.automation.views import (
     automation_log_view,
     automation_rule_view,
 )
-from web.auth import authenticated, current_user
 from web.automation.schemas import LogsQuery, RuleBody, RulesQuery, RuleUpdateBody, TriggerBody
-from web.openapi import spec
-from web.pagination import page_of, paged_response
-from web.parsing import json_body, query
+from web.endpoints import Call, Paged, Routes
 from web.schemas import Ok
 
-OPERATION_PREFIX = "automation"  # operation ids in /openapi.json
+routes = Routes("automation")
 
 _TAGS = ["automation"]
 _CHECKS = (
@@ -54,7 +49,8 @@ def _trigger(body: TriggerBody) -> dict[str, Any]:
     }
 
 
-@spec(
+@routes.get(
+    "/orgs/{orgId}/automation/rules",
     "List automation rules, newest first",
     description="Filters: `isActive`, `triggerType`.",
     tags=_TAGS,
@@ -62,33 +58,31 @@ def _trigger(body: TriggerBody) -> dict[str, Any]:
     response=AutomationRuleView,
     list_response=True,
 )
-@authenticated()
-async def list_rules(request: web.Request) -> web.Response:
-    page = page_of(request)
-    q = query(request, RulesQuery)
+async def list_rules(call: Call[None, RulesQuery]) -> Paged:
     found, total = await automation_service.list_rules(
-        current_user(request).org_id,
-        page.skip,
-        page.limit,
-        is_active=q.is_active,
-        trigger_type=q.trigger_type,
+        call.org_id,
+        call.page.skip,
+        call.page.limit,
+        is_active=call.query.is_active,
+        trigger_type=call.query.trigger_type,
     )
-    return paged_response(request, [automation_rule_view(r).dump() for r in found], total, page)
+    return Paged([automation_rule_view(r) for r in found], total)
 
 
-@spec(
+@routes.post(
+    "/orgs/{orgId}/automation/rules",
     "Create an automation rule (ADMIN)",
+    role=Role.ADMIN,
     description=_BEHAVIOUR + _CHECKS,
     tags=_TAGS,
     body=RuleBody,
     response=AutomationRuleCreatedView,
     status=201,
 )
-@authenticated(Role.ADMIN)
-async def create(request: web.Request) -> web.Response:
-    body = await json_body(request, RuleBody)
+async def create(call: Call[RuleBody, None]) -> AutomationRuleCreatedView:
+    body = call.body
     rule = await automation_service.create(
-        current_user(request),
+        call.user,
         automation_service.RuleInput(
             name=body.name,
             description=body.description,
@@ -102,30 +96,34 @@ async def create(request: web.Request) -> web.Response:
         ),
         signing_secret=body.signing_secret,
     )
-    view = AutomationRuleCreatedView(
+    return AutomationRuleCreatedView(
         **automation_rule_view(rule).model_dump(), signing_secret=rule.signing_secret
     )
-    return web.json_response(view.dump(), status=201)
 
 
-@spec("Get an automation rule", tags=_TAGS, response=AutomationRuleView)
-@authenticated()
-async def get(request: web.Request) -> web.Response:
-    rule = await automation_service.get(current_user(request).org_id, request.match_info["ruleId"])
-    return web.json_response(automation_rule_view(rule).dump())
+@routes.get(
+    "/orgs/{orgId}/automation/rules/{ruleId}",
+    "Get an automation rule",
+    tags=_TAGS,
+    response=AutomationRuleView,
+)
+async def get(call: Call[None, None]) -> AutomationRuleView:
+    rule = await automation_service.get(call.org_id, call.path("ruleId"))
+    return automation_rule_view(rule)
 
 
-@spec(
+@routes.put(
+    "/orgs/{orgId}/automation/rules/{ruleId}",
     "Update an automation rule (ADMIN)",
+    role=Role.ADMIN,
     description="Only the fields given change (`isActive` too); the whole rule is checked "
     "again. `description: null` and `segmentId: null` clear them." + _CHECKS,
     tags=_TAGS,
     body=RuleUpdateBody,
     response=AutomationRuleView,
 )
-@authenticated(Role.ADMIN)
-async def update(request: web.Request) -> web.Response:
-    body = await json_body(request, RuleUpdateBody)
+async def update(call: Call[RuleUpdateBody, None]) -> AutomationRuleView:
+    body = call.body
     given = body.model_fields_set
     changes: dict[str, Any] = {}
     if "description" in given:
@@ -133,8 +131,8 @@ async def update(request: web.Request) -> web.Response:
     if "segment_id" in given:
         changes["segment_id"] = body.segment_id
     rule = await automation_service.update(
-        current_user(request),
-        request.match_info["ruleId"],
+        call.user,
+        call.path("ruleId"),
         name=body.name,
         trigger=_trigger(body.trigger) if body.trigger is not None else None,
         conditions=[c.model_dump() for c in body.conditions]
@@ -147,35 +145,38 @@ async def update(request: web.Request) -> web.Response:
         signing_secret=body.signing_secret,
         **changes,
     )
-    return web.json_response(automation_rule_view(rule).dump())
+    return automation_rule_view(rule)
 
 
-@spec(
+@routes.delete(
+    "/orgs/{orgId}/automation/rules/{ruleId}",
+    "Delete an automation rule (ADMIN)",
+    role=Role.ADMIN,
+    description="Its scheduled runs and its log go with it.",
+    tags=_TAGS,
+    response=Ok,
+)
+async def delete(call: Call[None, None]) -> Ok:
+    await automation_service.delete(call.user, call.path("ruleId"))
+    return Ok(message="Automation rule deleted")
+
+
+@routes.post(
+    "/orgs/{orgId}/automation/rules/{ruleId}/toggle",
     "Switch an automation rule on or off (ADMIN)",
+    role=Role.ADMIN,
     description="Flips `isActive`. Runs already scheduled for a rule switched off are logged "
     "as skipped when their time comes.",
     tags=_TAGS,
     response=AutomationRuleView,
 )
-@authenticated(Role.ADMIN)
-async def toggle(request: web.Request) -> web.Response:
-    rule = await automation_service.toggle(current_user(request), request.match_info["ruleId"])
-    return web.json_response(automation_rule_view(rule).dump())
+async def toggle(call: Call[None, None]) -> AutomationRuleView:
+    rule = await automation_service.toggle(call.user, call.path("ruleId"))
+    return automation_rule_view(rule)
 
 
-@spec(
-    "Delete an automation rule (ADMIN)",
-    description="Its scheduled runs and its log go with it.",
-    tags=_TAGS,
-    response=Ok,
-)
-@authenticated(Role.ADMIN)
-async def delete(request: web.Request) -> web.Response:
-    await automation_service.delete(current_user(request), request.match_info["ruleId"])
-    return web.json_response(Ok(message="Automation rule deleted").model_dump())
-
-
-@spec(
+@routes.get(
+    "/orgs/{orgId}/automation/rules/{ruleId}/logs",
     "An automation rule's executions, newest first",
     description="One entry per run for one customer: its status (success, failed, skipped) "
     "and what each action did. Filters: `status`, `startDate`/`endDate` (on executedAt).",
@@ -185,17 +186,15 @@ async def delete(request: web.Request) -> web.Response:
     list_response=True,
     page_size=50,
 )
-@authenticated()
-async def logs(request: web.Request) -> web.Response:
-    page = page_of(request, default_limit=50)
-    q = query(request, LogsQuery)
+async def logs(call: Call[None, LogsQuery]) -> Paged:
+    q = call.query
     found, total = await automation_service.list_logs(
-        current_user(request).org_id,
-        request.match_info["ruleId"],
-        page.skip,
-        page.limit,
+        call.org_id,
+        call.path("ruleId"),
+        call.page.skip,
+        call.page.limit,
         status=q.status,
         start=q.start_date,
         end=q.end_date,
     )
-    return paged_response(request, [automation_log_view(e).dump() for e in found], total, page)
+    return Paged([automation_log_view(e) for e in found], total)

@@ -3,8 +3,6 @@ tickets, merging duplicates, and the overview figures."""
 
 from __future__ import annotations
 
-from aiohttp import web
-
 from inbox.accounts.documents import Role
 from inbox.conversations.views import TicketView
 from inbox.crm import customers as customer_service
@@ -15,18 +13,21 @@ from inbox.crm.customer_views import (
     customer_view,
 )
 from inbox.crm.views import CustomerDetailView
-from web import keys
-from web.auth import authenticated, current_user
 from web.crm.schemas import CustomerCreateBody, CustomerMergeBody, CustomerQuery, CustomerUpdateBody
-from web.openapi import spec
-from web.pagination import page_of, paged_response
-from web.parsing import json_body, query
+from web.endpoints import Call, Paged, Routes
 from web.schemas import Ok
 
-OPERATION_PREFIX = "customers"  # operation ids in /openapi.json
+routes = Routes("customers")
 
 
-@spec(
+def _fields(body: CustomerCreateBody | CustomerUpdateBody) -> customer_service.CustomerFields:
+    return customer_service.CustomerFields(
+        **{name: getattr(body, name) for name in customer_service.CustomerFields.__annotations__}
+    )
+
+
+@routes.get(
+    "/orgs/{orgId}/customers",
     "List customers",
     description=(
         "Most recently heard from first unless `sortBy` says otherwise. `search` matches part "
@@ -38,12 +39,10 @@ OPERATION_PREFIX = "customers"  # operation ids in /openapi.json
     response=CustomerView,
     list_response=True,
 )
-@authenticated()
-async def list_customers(request: web.Request) -> web.Response:
-    page = page_of(request)
-    q = query(request, CustomerQuery)
+async def list_customers(call: Call[None, CustomerQuery]) -> Paged:
+    q = call.query
     found, total = await customer_service.list_customers(
-        current_user(request).org_id,
+        call.org_id,
         customer_service.CustomerFilters(
             platform=q.platform,
             search=q.search,
@@ -53,19 +52,34 @@ async def list_customers(request: web.Request) -> web.Response:
             sort_by=q.sort_by,
             sort_order=q.sort_order,
         ),
-        page.skip,
-        page.limit,
+        call.page.skip,
+        call.page.limit,
     )
-    return paged_response(request, [customer_view(c).dump() for c in found], total, page)
+    return Paged([customer_view(c) for c in found], total)
 
 
-def _fields(body: CustomerCreateBody | CustomerUpdateBody) -> customer_service.CustomerFields:
-    return customer_service.CustomerFields(
-        **{name: getattr(body, name) for name in customer_service.CustomerFields.__annotations__}
-    )
+@routes.get(
+    "/orgs/{orgId}/customers/stats/platforms",
+    "Customers per platform (zeros included)",
+    tags=["customers"],
+    response=PlatformCountsView,
+)
+async def platform_stats(call: Call[None, None]) -> PlatformCountsView:
+    return await customer_service.platform_counts(call.org_id)
 
 
-@spec(
+@routes.get(
+    "/orgs/{orgId}/customers/overview/dashboard",
+    "Customer overview: totals, active, new, per platform, latest conversations",
+    tags=["customers"],
+    response=CustomerDashboardView,
+)
+async def dashboard(call: Call[None, None]) -> CustomerDashboardView:
+    return await customer_service.dashboard(call.org_id)
+
+
+@routes.post(
+    "/orgs/{orgId}/customers",
     "Create a customer",
     description=(
         "E-mail addresses are unique per org and phone numbers are stored in E.164: a customer "
@@ -78,29 +92,27 @@ def _fields(body: CustomerCreateBody | CustomerUpdateBody) -> customer_service.C
     status=201,
     errors=[409],
 )
-@authenticated()
-async def create(request: web.Request) -> web.Response:
-    body = await json_body(request, CustomerCreateBody)
+async def create(call: Call[CustomerCreateBody, None]) -> CustomerView:
     customer = await customer_service.create(
-        request.app[keys.DEPS].events, current_user(request), _fields(body)
+        call.deps.events, call.user, _fields(call.body), caches=call.deps.caches
     )
-    return web.json_response(customer_view(customer).dump(), status=201)
+    return customer_view(customer)
 
 
-@spec(
+@routes.get(
+    "/orgs/{orgId}/customers/{customerId}",
     "Get a customer with their latest tickets and orders",
     tags=["customers"],
     response=CustomerDetailView,
 )
-@authenticated()
-async def get(request: web.Request) -> web.Response:
-    found = await customer_service.detail(
-        current_user(request).org_id, request.match_info["customerId"]
+async def get(call: Call[None, None]) -> CustomerDetailView:
+    return await customer_service.detail(
+        call.org_id, call.path("customerId"), caches=call.deps.caches
     )
-    return web.json_response(found.dump())
 
 
-@spec(
+@routes.put(
+    "/orgs/{orgId}/customers/{customerId}",
     "Update a customer",
     description="Only the fields given change; `null` clears e-mail, phone, notes and the like.",
     tags=["customers"],
@@ -108,21 +120,22 @@ async def get(request: web.Request) -> web.Response:
     response=CustomerView,
     errors=[409],
 )
-@authenticated()
-async def update(request: web.Request) -> web.Response:
-    body = await json_body(request, CustomerUpdateBody)
+async def update(call: Call[CustomerUpdateBody, None]) -> CustomerView:
     customer = await customer_service.update(
-        request.app[keys.DEPS].events,
-        current_user(request),
-        request.match_info["customerId"],
-        _fields(body),
-        set(body.model_fields_set),
+        call.deps.events,
+        call.user,
+        call.path("customerId"),
+        _fields(call.body),
+        set(call.body.model_fields_set),
+        caches=call.deps.caches,
     )
-    return web.json_response(customer_view(customer).dump())
+    return customer_view(customer)
 
 
-@spec(
+@routes.delete(
+    "/orgs/{orgId}/customers/{customerId}",
     "Delete a customer and their closed conversations (ADMIN)",
+    role=Role.ADMIN,
     description=(
         "Refused (409) while the customer has orders (set the status to inactive instead) "
         "or an open ticket (close it first)."
@@ -131,15 +144,33 @@ async def update(request: web.Request) -> web.Response:
     response=Ok,
     errors=[403, 409],
 )
-@authenticated(Role.ADMIN)
-async def delete(request: web.Request) -> web.Response:
+async def delete(call: Call[None, None]) -> Ok:
     await customer_service.delete(
-        request.app[keys.DEPS].events, current_user(request), request.match_info["customerId"]
+        call.deps.events, call.user, call.path("customerId"), caches=call.deps.caches
     )
-    return web.json_response(Ok(message="Customer deleted").model_dump())
+    return Ok(message="Customer deleted")
 
 
-@spec(
+@routes.get(
+    "/orgs/{orgId}/customers/{customerId}/tickets",
+    "List a customer's tickets, newest activity first",
+    tags=["customers"],
+    response=TicketView,
+    list_response=True,
+)
+async def tickets(call: Call[None, None]) -> Paged:
+    found, total = await customer_service.tickets_of(
+        call.org_id,
+        call.path("customerId"),
+        call.page.skip,
+        call.page.limit,
+        caches=call.deps.caches,
+    )
+    return Paged(found, total)
+
+
+@routes.post(
+    "/orgs/{orgId}/customers/{customerId}/merge",
     "Merge another customer into this one",
     description=(
         "The other customer's identities, tickets and orders move to this one, order totals "
@@ -149,46 +180,8 @@ async def delete(request: web.Request) -> web.Response:
     body=CustomerMergeBody,
     response=CustomerView,
 )
-@authenticated()
-async def merge(request: web.Request) -> web.Response:
-    body = await json_body(request, CustomerMergeBody)
+async def merge(call: Call[CustomerMergeBody, None]) -> CustomerView:
     customer = await customer_service.merge(
-        request.app[keys.DEPS].events,
-        current_user(request),
-        request.match_info["customerId"],
-        body.other_id,
+        call.deps.events, call.user, call.path("customerId"), call.body.other_id
     )
-    return web.json_response(customer_view(customer).dump())
-
-
-@spec(
-    "List a customer's tickets, newest activity first",
-    tags=["customers"],
-    response=TicketView,
-    list_response=True,
-)
-@authenticated()
-async def tickets(request: web.Request) -> web.Response:
-    page = page_of(request)
-    found, total = await customer_service.tickets_of(
-        current_user(request).org_id, request.match_info["customerId"], page.skip, page.limit
-    )
-    return paged_response(request, [t.dump() for t in found], total, page)
-
-
-@spec("Customers per platform (zeros included)", tags=["customers"], response=PlatformCountsView)
-@authenticated()
-async def platform_stats(request: web.Request) -> web.Response:
-    counts = await customer_service.platform_counts(current_user(request).org_id)
-    return web.json_response(counts.dump())
-
-
-@spec(
-    "Customer overview: totals, active, new, per platform, latest conversations",
-    tags=["customers"],
-    response=CustomerDashboardView,
-)
-@authenticated()
-async def dashboard(request: web.Request) -> web.Response:
-    board = await customer_service.dashboard(current_user(request).org_id)
-    return web.json_response(board.dump())
+    return customer_view(customer)

@@ -5,13 +5,10 @@ for ADMINs (a segment is a campaign's audience)."""
 
 from __future__ import annotations
 
-from aiohttp import web
-
 from inbox.accounts.documents import Role
 from inbox.crm import segments as segment_service
 from inbox.crm.customer_views import CustomerView, customer_view
 from inbox.crm.segment_views import SegmentPreviewView, SegmentView, segment_view
-from web.auth import authenticated, current_user
 from web.crm.segment_schemas import (
     SegmentBody,
     SegmentPreviewBody,
@@ -19,10 +16,10 @@ from web.crm.segment_schemas import (
     SegmentQuery,
     SegmentUpdateBody,
 )
-from web.openapi import spec
-from web.pagination import page_of, paged_response
-from web.parsing import json_body, query
+from web.endpoints import Call, Paged, Routes
 from web.schemas import Ok
+
+routes = Routes("segments")
 
 _TAGS = ["segments"]
 _CONDITIONS_400 = (
@@ -31,7 +28,8 @@ _CONDITIONS_400 = (
 )
 
 
-@spec(
+@routes.get(
+    "/orgs/{orgId}/segments",
     "List segments, newest first",
     description="`customerCount` is as of `countedAt`; a segment's own GET counts again.",
     tags=_TAGS,
@@ -39,18 +37,17 @@ _CONDITIONS_400 = (
     response=SegmentView,
     list_response=True,
 )
-@authenticated()
-async def list_segments(request: web.Request) -> web.Response:
-    page = page_of(request)
-    q = query(request, SegmentQuery)
+async def list_segments(call: Call[None, SegmentQuery]) -> Paged:
     found, total = await segment_service.list_segments(
-        current_user(request).org_id, page.skip, page.limit, search=q.search
+        call.org_id, call.page.skip, call.page.limit, search=call.query.search
     )
-    return paged_response(request, [segment_view(s).dump() for s in found], total, page)
+    return Paged([segment_view(s) for s in found], total)
 
 
-@spec(
+@routes.post(
+    "/orgs/{orgId}/segments",
     "Create a segment (ADMIN)",
+    role=Role.ADMIN,
     description="Conditions combine with AND (`match: all`) or OR (`match: any`)."
     + _CONDITIONS_400,
     tags=_TAGS,
@@ -59,80 +56,20 @@ async def list_segments(request: web.Request) -> web.Response:
     status=201,
     errors=[409],
 )
-@authenticated(Role.ADMIN)
-async def create(request: web.Request) -> web.Response:
-    body = await json_body(request, SegmentBody)
+async def create(call: Call[SegmentBody, None]) -> SegmentView:
+    body = call.body
     segment = await segment_service.create(
-        current_user(request),
+        call.user,
         name=body.name,
         description=body.description,
         conditions=[c.model_dump() for c in body.conditions],
         match=body.match,
     )
-    return web.json_response(segment_view(segment).dump(), status=201)
+    return segment_view(segment)
 
 
-@spec("Get a segment, counted now", tags=_TAGS, response=SegmentView)
-@authenticated()
-async def get(request: web.Request) -> web.Response:
-    segment = await segment_service.get(
-        current_user(request).org_id, request.match_info["segmentId"]
-    )
-    segment = await segment_service.refresh_count(segment)
-    return web.json_response(segment_view(segment).dump())
-
-
-@spec(
-    "Update a segment (ADMIN)",
-    description="Only the fields given change; `description: null` clears it." + _CONDITIONS_400,
-    tags=_TAGS,
-    body=SegmentUpdateBody,
-    response=SegmentView,
-    errors=[409],
-)
-@authenticated(Role.ADMIN)
-async def update(request: web.Request) -> web.Response:
-    body = await json_body(request, SegmentUpdateBody)
-    changes: dict = {}
-    if "description" in body.model_fields_set:
-        changes["description"] = body.description
-    segment = await segment_service.update(
-        current_user(request),
-        request.match_info["segmentId"],
-        name=body.name,
-        conditions=[c.model_dump() for c in body.conditions]
-        if body.conditions is not None
-        else None,
-        match=body.match,
-        **changes,
-    )
-    return web.json_response(segment_view(segment).dump())
-
-
-@spec("Delete a segment (ADMIN)", tags=_TAGS, response=Ok)
-@authenticated(Role.ADMIN)
-async def delete(request: web.Request) -> web.Response:
-    await segment_service.delete(current_user(request), request.match_info["segmentId"])
-    return web.json_response(Ok(message="Segment deleted").model_dump())
-
-
-@spec(
-    "The segment's customers now, newest first",
-    description="Evaluated by MongoDB on every call; `X-Total-Count` is the segment's size.",
-    tags=_TAGS,
-    response=CustomerView,
-    list_response=True,
-)
-@authenticated()
-async def customers(request: web.Request) -> web.Response:
-    page = page_of(request)
-    _, found, total = await segment_service.customers_of(
-        current_user(request).org_id, request.match_info["segmentId"], page.skip, page.limit
-    )
-    return paged_response(request, [customer_view(c).dump() for c in found], total, page)
-
-
-@spec(
+@routes.post(
+    "/orgs/{orgId}/segments/preview",
     "Preview conditions without saving: how many customers, and the first of them",
     description="Nothing is stored." + _CONDITIONS_400,
     tags=_TAGS,
@@ -140,15 +77,78 @@ async def customers(request: web.Request) -> web.Response:
     query=SegmentPreviewQuery,
     response=SegmentPreviewView,
 )
-@authenticated()
-async def preview(request: web.Request) -> web.Response:
-    q = query(request, SegmentPreviewQuery)
-    body = await json_body(request, SegmentPreviewBody)
+async def preview(call: Call[SegmentPreviewBody, SegmentPreviewQuery]) -> SegmentPreviewView:
     found, total = await segment_service.preview(
-        current_user(request).org_id,
-        [c.model_dump() for c in body.conditions],
-        body.match,
-        q.limit,
+        call.org_id,
+        [c.model_dump() for c in call.body.conditions],
+        call.body.match,
+        call.query.limit,
     )
-    view = SegmentPreviewView(count=total, customers=[customer_view(c) for c in found])
-    return web.json_response(view.dump())
+    return SegmentPreviewView(count=total, customers=[customer_view(c) for c in found])
+
+
+@routes.get(
+    "/orgs/{orgId}/segments/{segmentId}",
+    "Get a segment, counted now",
+    tags=_TAGS,
+    response=SegmentView,
+)
+async def get(call: Call[None, None]) -> SegmentView:
+    segment = await segment_service.get(call.org_id, call.path("segmentId"))
+    segment = await segment_service.refresh_count(segment)
+    return segment_view(segment)
+
+
+@routes.put(
+    "/orgs/{orgId}/segments/{segmentId}",
+    "Update a segment (ADMIN)",
+    role=Role.ADMIN,
+    description="Only the fields given change; `description: null` clears it." + _CONDITIONS_400,
+    tags=_TAGS,
+    body=SegmentUpdateBody,
+    response=SegmentView,
+    errors=[409],
+)
+async def update(call: Call[SegmentUpdateBody, None]) -> SegmentView:
+    body = call.body
+    changes: dict = {}
+    if "description" in body.model_fields_set:
+        changes["description"] = body.description
+    segment = await segment_service.update(
+        call.user,
+        call.path("segmentId"),
+        name=body.name,
+        conditions=[c.model_dump() for c in body.conditions]
+        if body.conditions is not None
+        else None,
+        match=body.match,
+        **changes,
+    )
+    return segment_view(segment)
+
+
+@routes.delete(
+    "/orgs/{orgId}/segments/{segmentId}",
+    "Delete a segment (ADMIN)",
+    role=Role.ADMIN,
+    tags=_TAGS,
+    response=Ok,
+)
+async def delete(call: Call[None, None]) -> Ok:
+    await segment_service.delete(call.user, call.path("segmentId"))
+    return Ok(message="Segment deleted")
+
+
+@routes.get(
+    "/orgs/{orgId}/segments/{segmentId}/customers",
+    "The segment's customers now, newest first",
+    description="Evaluated by MongoDB on every call; `X-Total-Count` is the segment's size.",
+    tags=_TAGS,
+    response=CustomerView,
+    list_response=True,
+)
+async def customers(call: Call[None, None]) -> Paged:
+    _, found, total = await segment_service.customers_of(
+        call.org_id, call.path("segmentId"), call.page.skip, call.page.limit
+    )
+    return Paged([customer_view(c) for c in found], total)

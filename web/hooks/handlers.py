@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from aiohttp import web
-
 from inbox.accounts.documents import Role
 from inbox.hooks import service as hooks_service
 from inbox.hooks.views import (
@@ -16,15 +14,11 @@ from inbox.hooks.views import (
     webhook_delivery_detail_view,
     webhook_delivery_view,
 )
-from web import keys
-from web.auth import authenticated, current_user
+from web.endpoints import Call, Paged, Routes
 from web.hooks.schemas import DeliveryQuery, WebhookCreateBody, WebhookUpdateBody
-from web.openapi import spec
-from web.pagination import page_of, paged_response
-from web.parsing import json_body, query
 from web.schemas import Ok
 
-OPERATION_PREFIX = "outbound_webhooks"  # operation ids in /openapi.json
+routes = Routes("outbound_webhooks")
 
 _TAGS = ["outbound webhooks"]
 _DELIVERY = (
@@ -36,34 +30,24 @@ _DELIVERY = (
 )
 
 
-@spec(
-    "Events a webhook may subscribe to",
-    tags=_TAGS,
-    response=WebhookEventsView,
-)
-@authenticated(Role.ADMIN)
-async def events(request: web.Request) -> web.Response:
-    return web.json_response(WebhookEventsView(events=hooks_service.subscribable_events()).dump())
-
-
-@spec(
+@routes.get(
+    "/orgs/{orgId}/webhooks",
     "List webhooks",
+    role=Role.ADMIN,
     description="Newest first. Secrets are never shown.",
     tags=_TAGS,
     response=OutboundWebhookView,
     list_response=True,
 )
-@authenticated(Role.ADMIN)
-async def list_webhooks(request: web.Request) -> web.Response:
-    page = page_of(request)
-    found, total = await hooks_service.list_webhooks(
-        current_user(request).org_id, page.skip, page.limit
-    )
-    return paged_response(request, [outbound_webhook_view(h).dump() for h in found], total, page)
+async def list_webhooks(call: Call[None, None]) -> Paged:
+    found, total = await hooks_service.list_webhooks(call.org_id, call.page.skip, call.page.limit)
+    return Paged([outbound_webhook_view(h) for h in found], total)
 
 
-@spec(
+@routes.post(
+    "/orgs/{orgId}/webhooks",
     "Subscribe a URL to events",
+    role=Role.ADMIN,
     description="The response shows the signing `secret` (generated unless given) this once; "
     "it is never returned again. " + _DELIVERY,
     tags=_TAGS,
@@ -72,126 +56,134 @@ async def list_webhooks(request: web.Request) -> web.Response:
     status=201,
     errors=[409],
 )
-@authenticated(Role.ADMIN)
-async def create(request: web.Request) -> web.Response:
-    body = await json_body(request, WebhookCreateBody)
+async def create(call: Call[WebhookCreateBody, None]) -> OutboundWebhookCreatedView:
+    body = call.body
     hook = await hooks_service.create(
-        current_user(request),
+        call.user,
         url=body.url,
         events=body.events,
         secret=body.secret,
         description=body.description,
         is_active=body.is_active,
     )
-    view = OutboundWebhookCreatedView(
+    return OutboundWebhookCreatedView(
         **outbound_webhook_view(hook).model_dump(), secret=hook.secret
     )
-    return web.json_response(view.dump(), status=201)
 
 
-@spec("Get a webhook", tags=_TAGS, response=OutboundWebhookView)
-@authenticated(Role.ADMIN)
-async def get(request: web.Request) -> web.Response:
-    hook = await hooks_service.get(current_user(request).org_id, request.match_info["webhookId"])
-    return web.json_response(outbound_webhook_view(hook).dump())
+@routes.get(
+    "/orgs/{orgId}/webhooks/events",
+    "Events a webhook may subscribe to",
+    role=Role.ADMIN,
+    tags=_TAGS,
+    response=WebhookEventsView,
+)
+async def events(call: Call[None, None]) -> WebhookEventsView:
+    return WebhookEventsView(events=hooks_service.subscribable_events())
 
 
-@spec(
+@routes.get(
+    "/orgs/{orgId}/webhooks/{webhookId}",
+    "Get a webhook",
+    role=Role.ADMIN,
+    tags=_TAGS,
+    response=OutboundWebhookView,
+)
+async def get(call: Call[None, None]) -> OutboundWebhookView:
+    hook = await hooks_service.get(call.org_id, call.path("webhookId"))
+    return outbound_webhook_view(hook)
+
+
+@routes.put(
+    "/orgs/{orgId}/webhooks/{webhookId}",
     "Update a webhook",
+    role=Role.ADMIN,
     description="Fields left out keep their value. A new `secret` is not shown back.",
     tags=_TAGS,
     body=WebhookUpdateBody,
     response=OutboundWebhookView,
 )
-@authenticated(Role.ADMIN)
-async def update(request: web.Request) -> web.Response:
-    body = await json_body(request, WebhookUpdateBody)
-    given = {name: getattr(body, name) for name in body.model_fields_set}
-    hook = await hooks_service.update(
-        current_user(request), request.match_info["webhookId"], **given
-    )
-    return web.json_response(outbound_webhook_view(hook).dump())
+async def update(call: Call[WebhookUpdateBody, None]) -> OutboundWebhookView:
+    given = {name: getattr(call.body, name) for name in call.body.model_fields_set}
+    hook = await hooks_service.update(call.user, call.path("webhookId"), **given)
+    return outbound_webhook_view(hook)
 
 
-@spec(
+@routes.delete(
+    "/orgs/{orgId}/webhooks/{webhookId}",
     "Delete a webhook",
+    role=Role.ADMIN,
     description="Its delivery log goes with it; no further attempt is made.",
     tags=_TAGS,
     response=Ok,
 )
-@authenticated(Role.ADMIN)
-async def delete(request: web.Request) -> web.Response:
-    await hooks_service.delete(current_user(request), request.match_info["webhookId"])
-    return web.json_response(Ok(message="Webhook deleted").model_dump())
+async def delete(call: Call[None, None]) -> Ok:
+    await hooks_service.delete(call.user, call.path("webhookId"))
+    return Ok(message="Webhook deleted")
 
 
-@spec(
+@routes.post(
+    "/orgs/{orgId}/webhooks/{webhookId}/test",
     "Send a webhook.test event",
+    role=Role.ADMIN,
     description="To this webhook only, whatever it subscribes to (even while inactive). The "
     "worker sends it within about a second; follow it in the delivery log. " + _DELIVERY,
     tags=_TAGS,
     response=WebhookDeliveryView,
     status=202,
 )
-@authenticated(Role.ADMIN)
-async def test(request: web.Request) -> web.Response:
-    delivery = await hooks_service.send_test(
-        request.app[keys.SETTINGS], current_user(request), request.match_info["webhookId"]
-    )
-    return web.json_response(webhook_delivery_view(delivery).dump(), status=202)
+async def test(call: Call[None, None]) -> WebhookDeliveryView:
+    delivery = await hooks_service.send_test(call.settings, call.user, call.path("webhookId"))
+    return webhook_delivery_view(delivery)
 
 
-@spec(
+@routes.get(
+    "/orgs/{orgId}/webhooks/{webhookId}/deliveries",
     "The webhook's delivery log",
+    role=Role.ADMIN,
     description="Newest first; `status` filters (pending, retrying, succeeded, failed).",
     tags=_TAGS,
     query=DeliveryQuery,
     response=WebhookDeliveryView,
     list_response=True,
 )
-@authenticated(Role.ADMIN)
-async def list_deliveries(request: web.Request) -> web.Response:
-    page = page_of(request)
-    q = query(request, DeliveryQuery)
+async def list_deliveries(call: Call[None, DeliveryQuery]) -> Paged:
     found, total = await hooks_service.list_deliveries(
-        current_user(request).org_id,
-        request.match_info["webhookId"],
-        page.skip,
-        page.limit,
-        status=q.status,
+        call.org_id,
+        call.path("webhookId"),
+        call.page.skip,
+        call.page.limit,
+        status=call.query.status,
     )
-    return paged_response(request, [webhook_delivery_view(d).dump() for d in found], total, page)
+    return Paged([webhook_delivery_view(d) for d in found], total)
 
 
-@spec(
+@routes.get(
+    "/orgs/{orgId}/webhooks/{webhookId}/deliveries/{deliveryId}",
     "One delivery, with its body and every attempt",
+    role=Role.ADMIN,
     tags=_TAGS,
     response=WebhookDeliveryDetailView,
 )
-@authenticated(Role.ADMIN)
-async def get_delivery(request: web.Request) -> web.Response:
+async def get_delivery(call: Call[None, None]) -> WebhookDeliveryDetailView:
     delivery = await hooks_service.get_delivery(
-        current_user(request).org_id,
-        request.match_info["webhookId"],
-        request.match_info["deliveryId"],
+        call.org_id, call.path("webhookId"), call.path("deliveryId")
     )
-    return web.json_response(webhook_delivery_detail_view(delivery).dump())
+    return webhook_delivery_detail_view(delivery)
 
 
-@spec(
+@routes.post(
+    "/orgs/{orgId}/webhooks/{webhookId}/deliveries/{deliveryId}/redeliver",
     "Redeliver",
+    role=Role.ADMIN,
     description="Sends the same body again as a new delivery (its own id, attempts and "
     "retries), logged with `redeliveryOf`; the worker sends it within about a second.",
     tags=_TAGS,
     response=WebhookDeliveryView,
     status=202,
 )
-@authenticated(Role.ADMIN)
-async def redeliver(request: web.Request) -> web.Response:
+async def redeliver(call: Call[None, None]) -> WebhookDeliveryView:
     delivery = await hooks_service.redeliver(
-        request.app[keys.SETTINGS],
-        current_user(request),
-        request.match_info["webhookId"],
-        request.match_info["deliveryId"],
+        call.settings, call.user, call.path("webhookId"), call.path("deliveryId")
     )
-    return web.json_response(webhook_delivery_view(delivery).dump(), status=202)
+    return webhook_delivery_view(delivery)

@@ -71,6 +71,7 @@ from inbox.conversations import tickets as ticket_service
 from inbox.conversations.documents import Ticket
 from inbox.conversations.views import ticket_view
 from inbox.crm.customer_documents import Customer
+from web import keys
 from web.app import create_app
 from web.auth import authenticated, current_user
 from web.conversations.schemas import TicketQuery
@@ -414,6 +415,7 @@ async def explain_find(db: Any, query: dict[str, Any], sort: Any = None) -> str:
 
 
 async def breakdown(
+    windows: ticket_list.ListWindows,
     mongo: AsyncMongoClient,
     db_name: str,
     org_id: str,
@@ -428,7 +430,7 @@ async def breakdown(
     sort = ticket_list.SORT
     query = {"orgId": org_id, **filters}
     # Where the list settled for this filter while it was measured (this process's memory).
-    level = ticket_list._memory.get(ticket_list._memory_key(org_id, filters), 0)
+    level = windows.get(ticket_list._memory_key(org_id, filters), 0)
     now = datetime.now(UTC)
     since = now - ticket_list.WINDOWS[level] if level < ticket_list.UNBOUNDED else None
     window = ticket_list.windowed_query(org_id, filters, since)[0] if since is not None else query
@@ -636,6 +638,7 @@ async def run(settings: Settings, args: argparse.Namespace) -> dict[str, Any]:
             }
             parts = {
                 name: await breakdown(
+                    app[keys.DEPS].caches.list_windows,
                     mongo,
                     settings.mongodb_db,
                     api.org_id,

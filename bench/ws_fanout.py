@@ -16,8 +16,8 @@ secret, because a thousand invite + accept round trips would mostly measure bcry
 process still looks every token's user up in the database, as for any agent.
 
 Every websocket also joins presence (web/realtime/presence.py), and each join makes every web
-process push the org's full online list to every socket of the org as `presence.update`. The benchmark
-counts those frames and bytes while connecting, and waits until none has arrived for
+process push the org's full online list to every socket of the org as `presence.update`. The
+benchmark counts those frames and bytes while connecting, and waits until none has arrived for
 `--settle` seconds before measuring, so the storm is not part of the fan-out figures.
 
 Measuring: `--events` events are published into the org's event log exactly as the stream

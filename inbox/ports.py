@@ -8,13 +8,16 @@ built once per process by `adapters.bootstrap`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any, Protocol
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Protocol
 
 import aiohttp
 
 from inbox.config import Settings
 from inbox.records import CampaignRecord, InboundRecord, OutboundRecord
+
+if TYPE_CHECKING:
+    from inbox.caches import Caches
 
 
 class EventPublisher(Protocol):
@@ -44,9 +47,17 @@ class StreamProducer(Protocol):
         ...
 
 
+def _new_caches() -> Caches:
+    from inbox.caches import Caches  # the caches' modules import this one
+
+    return Caches()
+
+
 @dataclass
 class Deps:
     settings: Settings
     events: EventPublisher
     stream: StreamProducer
     http: aiohttp.ClientSession
+    # This process's caches; one `Deps` per process (adapters/bootstrap.py).
+    caches: Caches = field(default_factory=_new_caches)

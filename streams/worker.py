@@ -235,9 +235,11 @@ async def _thread_batch(
             await consume_batch(
                 messages,
                 lambda batch: threading_service.apply_messages(
-                    deps.events, [incoming(r) for r in batch], concurrency
+                    deps.events, [incoming(r) for r in batch], concurrency, caches=deps.caches
                 ),
-                process_one=lambda r: threading_service.apply_messages(deps.events, [incoming(r)]),
+                process_one=lambda r: threading_service.apply_messages(
+                    deps.events, [incoming(r)], caches=deps.caches
+                ),
                 on_error=_inbound_failed,
                 key=conversation,
                 concurrency=concurrency,

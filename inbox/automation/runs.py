@@ -668,7 +668,7 @@ async def _thread(
     """Store the message QUEUED in the conversation's open ticket (or a new PENDING one),
     like a campaign send, and announce it; a re-run finds the message already there."""
     owner, _ = await customer_service.for_identity(
-        channel.org_id, channel.type, contact, channel.id
+        channel.org_id, channel.type, contact, channel.id, caches=ctx.deps.caches
     )
     ticket, created = await _open_ticket(channel, owner, contact, ctx.rule.name)
     now = utcnow()

@@ -39,7 +39,7 @@ import uuid
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pymongo import ReturnDocument, UpdateOne
 from pymongo.errors import BulkWriteError, DuplicateKeyError
@@ -80,6 +80,9 @@ from inbox.queries import (
     models_by_id,
 )
 from inbox.records import CampaignRecord
+
+if TYPE_CHECKING:
+    from inbox.caches import Caches
 
 log = logging.getLogger(__name__)
 
@@ -327,7 +330,7 @@ async def send_phase(
     for job in live:
         job.stored = job.message = stored.get(job.message_id)
     fresh = [j for j in live if j.stored is None]
-    await _find_customers(fresh)
+    await _find_customers(fresh, deps.caches)
     await _render(deps.settings, [j for j in fresh if j.error is None])
     # Sent first, stored after: a message is only ever stored with the outcome of its send.
     # A worker stopped in between stored nothing; the re-run sends again under the same
@@ -344,7 +347,7 @@ async def store_phase(deps: Deps, sent: SentBatch) -> None:
     await _settle(sent.jobs)
 
 
-async def _find_customers(jobs: list[_Job]) -> None:
+async def _find_customers(jobs: list[_Job], caches: Caches) -> None:
     """The customer of each job: the audience's (by id), else whoever holds the contact's
     identity, else a new customer for a contact seen for the first time (which also makes
     them known on the channel, as for an inbound message)."""
@@ -356,7 +359,9 @@ async def _find_customers(jobs: list[_Job]) -> None:
         org_id, kind = job.campaign.org_id, job.channel.type
         doc = known.get(job.recipient.get("customerId") or "")
         if doc is None:
-            owner = await identities.owner_of(org_id, kind, job.contact)
+            owner = await identities.owner_of(
+                org_id, kind, job.contact, owners=caches.identity_owners
+            )
             if owner is not None:
                 doc = await Customer.get_pymongo_collection().find_one({"_id": owner})
         if doc is not None and doc.get("orgId") == org_id:
@@ -367,7 +372,7 @@ async def _find_customers(jobs: list[_Job]) -> None:
             # A contact added by hand and never seen: a customer named by it, as for the
             # first message of a new conversation.
             job.customer, _ = await customer_service.for_identity(
-                org_id, kind, job.contact, job.channel.id
+                org_id, kind, job.contact, job.channel.id, caches=caches
             )
 
 

@@ -6,12 +6,10 @@ the broker or a worker afterwards, `redeliver_stale` can hand it over again.
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import hmac
 import json
 import logging
-import weakref
 from collections import defaultdict
 from collections.abc import Iterable
 from datetime import datetime, timedelta
@@ -29,10 +27,8 @@ from connectors.base import (
     WebhookRequest,
     WebhooksUnsupported,
 )
-from inbox.channels import cache as channel_cache
 from inbox.channels import service as channel_service
 from inbox.channels.documents import Channel, WebhookDelivery
-from inbox.coalescing import Coalescer
 from inbox.document_base import utcnow
 from inbox.errors import Forbidden, NotFound, Unauthorized, ValidationFailed
 from inbox.ports import Deps
@@ -74,7 +70,7 @@ async def accept(
 ) -> tuple[str, str] | None:
     """Verify, journal and hand over one delivery. Returns the (body, content type) the
     platform expects back when it is not the default `{"ok": true}` (Twilio: TwiML)."""
-    channel, cached = await channel_cache.get(channel_id)
+    channel, cached = await deps.caches.channels.get(channel_id)
     while True:
         connector = get_connector(channel.type)
         if connector is None:
@@ -99,7 +95,7 @@ async def accept(
             if not cached:
                 raise
             # Maybe the secret changed in another process: judge by the stored channel.
-            channel, cached = await channel_cache.get(channel_id, fresh=True)
+            channel, cached = await deps.caches.channels.get(channel_id, fresh=True)
 
     status, errors = "RECEIVED", []
     try:
@@ -120,7 +116,7 @@ async def accept(
         event_count=len(events),
         errors=errors,
     )
-    if not await _journal().submit(entry):
+    if not await deps.caches.journal.submit(entry):
         return reply  # a redelivery of a body we already hold: it is (or will be) threaded once
     await hand_off(deps, channel, entry["_id"], events, indexes=range(len(events)))
     return reply
@@ -340,7 +336,7 @@ async def redeliver_stale(deps: Deps, limit: int = 500) -> int:
     return count
 
 
-async def _insert_journal_entries(entries: list[dict[str, Any]]) -> list[bool | BaseException]:
+async def insert_journal_entries(entries: list[dict[str, Any]]) -> list[bool | BaseException]:
     """Journal inserts of concurrent requests in one command (unordered): per entry, True
     when it is new, False when the body was journaled before (a redelivery), or the error."""
     try:
@@ -359,18 +355,3 @@ async def _insert_journal_entries(entries: list[dict[str, Any]]) -> list[bool | 
         else:
             results.append(WriteError(error.get("errmsg", ""), error.get("code")))
     return results
-
-
-_journals: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Coalescer[dict[str, Any], bool]] = (
-    weakref.WeakKeyDictionary()
-)
-
-
-def _journal() -> Coalescer[dict[str, Any], bool]:
-    """This event loop's journal writer: each request's answer waits for its own document
-    to be stored, with the documents of every request that came meanwhile."""
-    loop = asyncio.get_running_loop()
-    journal = _journals.get(loop)
-    if journal is None:
-        journal = _journals[loop] = Coalescer(_insert_journal_entries)
-    return journal

@@ -11,7 +11,7 @@ from connectors import get_connector
 from connectors.base import ChannelType, ConnectionResult
 from inbox.accounts.documents import User
 from inbox.audit import service as audit
-from inbox.channels import cache as channel_cache
+from inbox.channels.cache import ChannelCache
 from inbox.channels.documents import Channel
 from inbox.config import Settings
 from inbox.crm.customer_documents import Customer
@@ -103,6 +103,7 @@ async def update(
     config: dict[str, Any] | None = None,
     is_active: bool | None = None,
     actor: User | None = None,
+    cache: ChannelCache,
 ) -> Channel:
     channel = await get(org_id, channel_id)
     before = channel.model_copy(deep=True)
@@ -118,21 +119,23 @@ async def update(
         channel.config = validate_config(channel.type, merged)
     channel.updated_at = utcnow()
     await channel.save()
-    channel_cache.forget(channel.id)  # webhook intake reads the new config at once
+    cache.forget(channel.id)  # webhook intake reads the new config at once
     await audit.record(
         actor, "channel.update", "channel", channel.id, audit.channel_changes(before, channel)
     )
     return channel
 
 
-async def delete(org_id: str, channel_id: str, actor: User | None = None) -> None:
+async def delete(
+    org_id: str, channel_id: str, *, actor: User | None = None, cache: ChannelCache
+) -> None:
     channel = await get(org_id, channel_id)
     # Soft delete: its tickets and messages stay readable; its webhook stops answering.
     channel.deleted_at = utcnow()
     channel.is_active = False
     channel.updated_at = utcnow()
     await channel.save()
-    channel_cache.forget(channel.id)
+    cache.forget(channel.id)
     await audit.record(actor, "channel.delete", "channel", channel.id, {"name": channel.name})
 
 

@@ -21,7 +21,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import bson
 from pymongo import ReturnDocument, UpdateOne
@@ -41,6 +41,9 @@ from inbox.crm.customer_views import customer_view
 from inbox.document_base import utcnow
 from inbox.ports import EventPublisher
 from inbox.queries import duplicate_positions, find_in, find_one_and_update, models_by_id
+
+if TYPE_CHECKING:
+    from inbox.caches import Caches
 
 log = logging.getLogger(__name__)
 
@@ -79,14 +82,23 @@ class Incoming:
 
 
 async def apply_message(
-    publisher: EventPublisher, channel: Channel, msg: InboundMessage, source: str
+    publisher: EventPublisher,
+    channel: Channel,
+    msg: InboundMessage,
+    source: str,
+    *,
+    caches: Caches,
 ) -> Message | None:
     """Thread one message. Returns the stored message, or None when it was a duplicate."""
-    return (await apply_messages(publisher, [Incoming(channel, msg, source)]))[0]
+    return (await apply_messages(publisher, [Incoming(channel, msg, source)], caches=caches))[0]
 
 
 async def apply_messages(
-    publisher: EventPublisher, batch: Sequence[Incoming], concurrency: int = 8
+    publisher: EventPublisher,
+    batch: Sequence[Incoming],
+    concurrency: int = 8,
+    *,
+    caches: Caches,
 ) -> list[Message | None]:
     """Thread a batch of messages with a few writes for the whole batch, not per message.
 
@@ -125,7 +137,8 @@ async def apply_messages(
     for i in fresh:
         conversations[(batch[i].channel.id, batch[i].message.thread_id)].append(i)
     new_customers: dict[str, Customer] = {}
-    customers = await _customers_of(batch, conversations, new_customers)
+    customers = await _customers_of(batch, conversations, new_customers, caches)
+    unannounced = caches.unannounced
     tickets, created = await _open_tickets(batch, conversations, customers)
 
     messages: dict[int, Message] = {}
@@ -136,7 +149,7 @@ async def apply_messages(
     inserted = await _insert_messages(messages)
     for i in inserted:
         results[i] = messages[i]
-        _unannounced.add(batch[i].source)
+        unannounced.add(batch[i].source)
 
     # Ticket activity: one update per ticket for the whole batch (new tickets were created
     # with it already). Re-runs bring their message's own ticket up to date too.
@@ -144,7 +157,7 @@ async def apply_messages(
     for key, indexes in conversations.items():
         if key not in created:
             by_ticket[tickets[key].id].extend(messages[i] for i in indexes if i in inserted)
-    announce_again = [i for i in reruns if batch[i].source in _unannounced]
+    announce_again = [i for i in reruns if batch[i].source in unannounced]
     for i in reruns:
         rerun = results[i]
         assert rerun is not None
@@ -181,20 +194,14 @@ async def apply_messages(
                 await publisher.publish(org_id, events.TICKET_CREATED, views[ticket_id])
             for m in ms:
                 await publisher.publish(org_id, events.MESSAGE_CREATED, public_message(m))
-                _unannounced.discard(m.source or "")
+                unannounced.discard(m.source or "")
             if ticket_id not in new_tickets and ticket_id in views:
                 await publisher.publish(org_id, events.TICKET_UPDATED, views[ticket_id])
 
     await asyncio.gather(*(announce(t, ms) for t, ms in announced.items()))
-    if len(_unannounced) > 10_000:  # only failures leave entries behind
-        _unannounced.clear()
+    if len(unannounced) > 10_000:  # only failures leave entries behind
+        unannounced.clear()
     return results
-
-
-# Sources of messages this process stored but has not announced yet (message.created). A
-# retry of the same record after a failure in between announces them; any other re-run of
-# a stored message publishes nothing, so websocket clients never see a message twice.
-_unannounced: set[str] = set()
 
 
 def _check_storable(msg: InboundMessage) -> None:
@@ -226,6 +233,7 @@ async def _customers_of(
     batch: Sequence[Incoming],
     conversations: dict[tuple[str, str], list[int]],
     new_customers: dict[str, Customer],
+    caches: Caches,
 ) -> dict[tuple[str, str], Customer]:
     """Each conversation's customer, upserted once with its newest message (which is what
     upserting message by message would end with: name, lastMessage, lastMessageAt), all
@@ -234,7 +242,7 @@ async def _customers_of(
     sightings = [_sighting(_newest(batch, conversations[key])) for key in keys]
     customers: dict[tuple[str, str], Customer] = {}
     for key, (customer, created) in zip(
-        keys, await customer_service.for_identities(sightings), strict=True
+        keys, await customer_service.for_identities(sightings, caches=caches), strict=True
     ):
         customers[key] = customer
         if created:

@@ -70,10 +70,6 @@ class _Entry:
     refreshing: asyncio.Task[None] | None = None
 
 
-_entries: OrderedDict[Key, _Entry] = OrderedDict()
-_ids_held = 0
-
-
 def _key(org_id: str, filters: Mapping[str, Any]) -> Key:
     return org_id, tuple(sorted(filters.items(), key=lambda kv: kv[0]))
 
@@ -91,120 +87,119 @@ async def _recount(org_id: str, filters: Mapping[str, Any]) -> _Entry:
     return _Entry(len(ids), ids, since, made)
 
 
-def _store(key: Key, entry: _Entry) -> None:
-    global _ids_held
-    old = _entries.pop(key, None)
-    if old is not None and old.ids is not None:
-        _ids_held -= len(old.ids)
-    _entries[key] = entry
-    if entry.ids is not None:
-        _ids_held += len(entry.ids)
-    while _entries and (len(_entries) > MAX_ENTRIES or _ids_held > ID_BUDGET):
-        _, evicted = _entries.popitem(last=False)
-        if evicted.ids is not None:
-            _ids_held -= len(evicted.ids)
-
-
 async def _changed_since(org_id: str, since: datetime) -> list[dict[str, Any]]:
     coll = Ticket.get_pymongo_collection()
     query = {"orgId": org_id, SORT_FIELD: {"$gte": since}}
     return await coll.find(query, _CHANGE_PROJECTION).to_list(DELTA_LIMIT + 1)
 
 
-_background: set[asyncio.Task[None]] = set()
+class TicketCounts:
+    """This process's counts per (org, filter); one per process (`Deps.caches.ticket_counts`)."""
 
+    def __init__(self) -> None:
+        self._entries: OrderedDict[Key, _Entry] = OrderedDict()
+        self._ids_held = 0
+        self._background: set[asyncio.Task[None]] = set()
 
-def _refresh_in_background(key: Key, entry: _Entry, org_id: str, filters: dict[str, Any]) -> None:
-    """One recount at a time per entry; the entry answers meanwhile."""
-    if entry.refreshing is not None and not entry.refreshing.done():
-        return
-
-    async def refresh() -> None:
-        try:
-            fresh = await _recount(org_id, filters)
-        except Exception:  # noqa: BLE001 - the old count stays; the next request retries
-            log.exception("recounting tickets of org %s failed", org_id)
-            return
-        async with entry.lock:
-            if _entries.get(key) is entry:
-                _store(key, fresh)
-
-    task = asyncio.create_task(refresh())
-    entry.refreshing = task
-    _background.add(task)
-    task.add_done_callback(_background.discard)
-
-
-async def count(org_id: str, filters: Mapping[str, Any]) -> int:
-    """Number of the org's tickets matching `filters` (field -> value, `None` for missing)."""
-    if "customerId" in filters:
-        # A customer's tickets are few and read from their own index; and a merge moves
-        # tickets between customers without touching their activity, which the rule needs.
-        return (await _recount(org_id, filters)).total
-    key = _key(org_id, filters)
-    while True:
-        entry = _entries.get(key)
-        if entry is None:
-            entry = await _recount(org_id, filters)
-            _store(key, entry)
-            return entry.total
-        async with entry.lock:  # one delta at a time per entry: each moves `since` forward
-            if _entries.get(key) is not entry:
-                continue  # a recount replaced it meanwhile
-            return await _bring_up_to_date(key, entry, org_id, dict(filters))
-
-
-async def _bring_up_to_date(key: Key, entry: _Entry, org_id: str, filters: dict[str, Any]) -> int:
-    global _ids_held
-    _entries.move_to_end(key)
-    age = time.monotonic() - entry.made
-    if age > REFRESH_AFTER:
-        _refresh_in_background(key, entry, org_id, filters)
-    now = utcnow()
-    changed = await _changed_since(org_id, entry.since)
-    if not changed:
-        return entry.total
-    if entry.ids is None:
-        # Too many matches to follow one by one: the last count, recounted in the background
-        # at most every BIG_RECOUNT_EVERY, so steady writes do not keep the server recounting.
-        if age > BIG_RECOUNT_EVERY:
-            _refresh_in_background(key, entry, org_id, filters)
-        return entry.total
-    if len(changed) > DELTA_LIMIT:
-        fresh = await _recount(org_id, filters)
-        _store(key, fresh)
-        return fresh.total
-    before = len(entry.ids)
-    for doc in changed:
-        if matches(doc, filters):
-            entry.ids.add(str(doc["_id"]))
-        else:
-            entry.ids.discard(str(doc["_id"]))
-    _ids_held += len(entry.ids) - before
-    entry.total = len(entry.ids)
-    entry.since = now - SINCE_MARGIN
-    if entry.total > ID_LIMIT:
-        _ids_held -= entry.total
-        entry.ids = None
-    return entry.total
-
-
-def last_known(org_id: str, filters: Mapping[str, Any]) -> int | None:
-    """The count as last brought up to date, without asking MongoDB (a hint, maybe stale)."""
-    entry = _entries.get(_key(org_id, filters))
-    return entry.total if entry is not None else None
-
-
-def forget(org_id: str) -> None:
-    """Drop the org's counts: call after deleting tickets (deletions leave no trace to see)."""
-    global _ids_held
-    for key in [k for k in _entries if k[0] == org_id]:
-        entry = _entries.pop(key)
+    def _store(self, key: Key, entry: _Entry) -> None:
+        old = self._entries.pop(key, None)
+        if old is not None and old.ids is not None:
+            self._ids_held -= len(old.ids)
+        self._entries[key] = entry
         if entry.ids is not None:
-            _ids_held -= len(entry.ids)
+            self._ids_held += len(entry.ids)
+        while self._entries and (len(self._entries) > MAX_ENTRIES or self._ids_held > ID_BUDGET):
+            _, evicted = self._entries.popitem(last=False)
+            if evicted.ids is not None:
+                self._ids_held -= len(evicted.ids)
 
+    def _refresh_in_background(
+        self, key: Key, entry: _Entry, org_id: str, filters: dict[str, Any]
+    ) -> None:
+        """One recount at a time per entry; the entry answers meanwhile."""
+        if entry.refreshing is not None and not entry.refreshing.done():
+            return
 
-def forget_all() -> None:
-    global _ids_held
-    _entries.clear()
-    _ids_held = 0
+        async def refresh() -> None:
+            try:
+                fresh = await _recount(org_id, filters)
+            except Exception:  # noqa: BLE001 - the old count stays; the next request retries
+                log.exception("recounting tickets of org %s failed", org_id)
+                return
+            async with entry.lock:
+                if self._entries.get(key) is entry:
+                    self._store(key, fresh)
+
+        task = asyncio.create_task(refresh())
+        entry.refreshing = task
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    async def count(self, org_id: str, filters: Mapping[str, Any]) -> int:
+        """Number of the org's tickets matching `filters` (field -> value, `None` for
+        missing)."""
+        if "customerId" in filters:
+            # A customer's tickets are few and read from their own index; and a merge moves
+            # tickets between customers without touching their activity, which the rule needs.
+            return (await _recount(org_id, filters)).total
+        key = _key(org_id, filters)
+        while True:
+            entry = self._entries.get(key)
+            if entry is None:
+                entry = await _recount(org_id, filters)
+                self._store(key, entry)
+                return entry.total
+            async with entry.lock:  # one delta at a time per entry: each moves `since` forward
+                if self._entries.get(key) is not entry:
+                    continue  # a recount replaced it meanwhile
+                return await self._bring_up_to_date(key, entry, org_id, dict(filters))
+
+    async def _bring_up_to_date(
+        self, key: Key, entry: _Entry, org_id: str, filters: dict[str, Any]
+    ) -> int:
+        self._entries.move_to_end(key)
+        age = time.monotonic() - entry.made
+        if age > REFRESH_AFTER:
+            self._refresh_in_background(key, entry, org_id, filters)
+        now = utcnow()
+        changed = await _changed_since(org_id, entry.since)
+        if not changed:
+            return entry.total
+        if entry.ids is None:
+            # Too many matches to follow one by one: the last count, recounted in the
+            # background at most every BIG_RECOUNT_EVERY, so steady writes do not keep the
+            # server recounting.
+            if age > BIG_RECOUNT_EVERY:
+                self._refresh_in_background(key, entry, org_id, filters)
+            return entry.total
+        if len(changed) > DELTA_LIMIT:
+            fresh = await _recount(org_id, filters)
+            self._store(key, fresh)
+            return fresh.total
+        before = len(entry.ids)
+        for doc in changed:
+            if matches(doc, filters):
+                entry.ids.add(str(doc["_id"]))
+            else:
+                entry.ids.discard(str(doc["_id"]))
+        self._ids_held += len(entry.ids) - before
+        entry.total = len(entry.ids)
+        entry.since = now - SINCE_MARGIN
+        if entry.total > ID_LIMIT:
+            self._ids_held -= entry.total
+            entry.ids = None
+        return entry.total
+
+    def last_known(self, org_id: str, filters: Mapping[str, Any]) -> int | None:
+        """The count as last brought up to date, without asking MongoDB (a hint, maybe
+        stale)."""
+        entry = self._entries.get(_key(org_id, filters))
+        return entry.total if entry is not None else None
+
+    def forget(self, org_id: str) -> None:
+        """Drop the org's counts: call after deleting tickets (deletions leave no trace to
+        see)."""
+        for key in [k for k in self._entries if k[0] == org_id]:
+            entry = self._entries.pop(key)
+            if entry.ids is not None:
+                self._ids_held -= len(entry.ids)

@@ -138,19 +138,28 @@ def order_key(doc: Mapping[str, Any]) -> tuple[bool, datetime, str]:
     return (at is not None, at or datetime.min.replace(tzinfo=UTC), str(doc["_id"]))
 
 
-# The window level that sufficed last time, per (org, filter), least recently used first.
-_memory: OrderedDict[tuple[str, tuple[tuple[str, Any], ...]], int] = OrderedDict()
+MemoryKey = tuple[str, tuple[tuple[str, Any], ...]]
 
 
-def _memory_key(org_id: str, filters: Mapping[str, Any]) -> tuple[str, tuple[tuple[str, Any], ...]]:
+def _memory_key(org_id: str, filters: Mapping[str, Any]) -> MemoryKey:
     return org_id, tuple(sorted(filters.items(), key=lambda kv: kv[0]))
 
 
-def _remember(key: tuple[str, tuple[tuple[str, Any], ...]], level: int) -> None:
-    _memory[key] = level
-    _memory.move_to_end(key)
-    while len(_memory) > _MEMORY_SIZE:
-        _memory.popitem(last=False)
+class ListWindows:
+    """The window level that sufficed last time, per (org, filter), least recently used
+    first; one per process (`Deps.caches.list_windows`)."""
+
+    def __init__(self) -> None:
+        self._levels: OrderedDict[MemoryKey, int] = OrderedDict()
+
+    def get(self, key: MemoryKey, default: int) -> int:
+        return self._levels.get(key, default)
+
+    def remember(self, key: MemoryKey, level: int) -> None:
+        self._levels[key] = level
+        self._levels.move_to_end(key)
+        while len(self._levels) > _MEMORY_SIZE:
+            self._levels.popitem(last=False)
 
 
 def level_for(at: datetime | None, now: datetime) -> int:
@@ -194,6 +203,7 @@ async def page(
     skip: int,
     limit: int,
     *,
+    windows: ListWindows,
     total_hint: int | None = None,
     now: datetime | None = None,
 ) -> list[Ticket]:
@@ -206,7 +216,7 @@ async def page(
     # A filter not seen yet starts where the last one of its kind (another agent's queue,
     # say) settled.
     shape = (org_id, tuple((field, "*") for field, _ in key[1]))
-    start = _memory.get(key, _memory.get(shape, 0)) if plan.windowed else UNBOUNDED
+    start = windows.get(key, windows.get(shape, 0)) if plan.windowed else UNBOUNDED
     if total_hint is not None and (
         skip + limit > total_hint or (total_hint <= SMALL_TOTAL and not plan.residual)
     ):
@@ -221,8 +231,8 @@ async def page(
         found, last, full = await _window(query, plan, skip, limit)
         if full or level == UNBOUNDED:
             if plan.windowed and full:  # a short last page says nothing of the first
-                _remember(key, level_for(last, now))
-                _remember(shape, level_for(last, now))
+                windows.remember(key, level_for(last, now))
+                windows.remember(shape, level_for(last, now))
             return found
     raise AssertionError("unreachable: the unbounded level always returns")
 
@@ -233,8 +243,3 @@ def windowed_query(
     """The server query of one window (for explain plans in tests and the benchmark)."""
     plan = plan_page(filters)
     return {"orgId": org_id, **plan.server, SORT_FIELD: {"$gte": since}}, plan
-
-
-def forget_windows() -> None:
-    """Drop the remembered window levels (tests start from a known state)."""
-    _memory.clear()

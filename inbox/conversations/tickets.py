@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 from types import SimpleNamespace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pymongo.errors import DuplicateKeyError
 
@@ -14,7 +14,7 @@ from inbox.accounts.documents import User
 from inbox.audit import service as audit
 from inbox.channels.documents import Channel
 from inbox.commerce import orders as order_service
-from inbox.conversations import ticket_counts, ticket_list
+from inbox.conversations import ticket_list
 from inbox.conversations.documents import Message, Priority, Ticket, TicketStatus
 from inbox.conversations.views import TicketView, message_view, ticket_view
 from inbox.crm.customer_documents import Customer, Identity
@@ -22,6 +22,9 @@ from inbox.document_base import utcnow
 from inbox.errors import Conflict, ValidationFailed
 from inbox.ports import EventPublisher
 from inbox.queries import get_in_org
+
+if TYPE_CHECKING:
+    from inbox.caches import Caches
 
 UNASSIGNED = "unassigned"
 OPEN_STATES = (TicketStatus.OPEN, TicketStatus.PENDING)
@@ -103,7 +106,7 @@ def list_filters(filters: TicketFilters) -> dict[str, Any]:
 
 
 async def list_tickets(
-    org_id: str, filters: TicketFilters, skip: int, limit: int
+    caches: Caches, org_id: str, filters: TicketFilters, skip: int, limit: int
 ) -> tuple[list[Ticket], int]:
     """A page in list order (latest activity first, then id) and the number of matches.
 
@@ -111,14 +114,18 @@ async def list_tickets(
     filter and brought up to date from the tickets changed since (ticket_counts), the page
     is read through recent-activity windows (ticket_list)."""
     conditions = list_filters(filters)
-    hint = ticket_counts.last_known(org_id, conditions)
+    counts, windows = caches.ticket_counts, caches.list_windows
+    hint = counts.last_known(org_id, conditions)
     if hint is None:  # the first time: count first, the page starts better knowing it
-        total = await ticket_counts.count(org_id, conditions)
-        return await ticket_list.page(org_id, conditions, skip, limit, total_hint=total), total
+        total = await counts.count(org_id, conditions)
+        page = await ticket_list.page(
+            org_id, conditions, skip, limit, windows=windows, total_hint=total
+        )
+        return page, total
     # Both at once: the page only takes the count as a hint of where to start.
     total, page = await asyncio.gather(
-        ticket_counts.count(org_id, conditions),
-        ticket_list.page(org_id, conditions, skip, limit, total_hint=hint),
+        counts.count(org_id, conditions),
+        ticket_list.page(org_id, conditions, skip, limit, windows=windows, total_hint=hint),
     )
     return page, total
 

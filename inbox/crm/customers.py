@@ -13,7 +13,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pymongo import UpdateOne
 from pymongo.asynchronous.client_session import AsyncClientSession
@@ -24,7 +24,6 @@ from inbox.accounts.documents import User
 from inbox.audit import service as audit
 from inbox.commerce import orders as order_service
 from inbox.commerce.documents import Order
-from inbox.conversations import ticket_counts
 from inbox.conversations import tickets as ticket_service
 from inbox.conversations.documents import Message, Ticket, TicketStatus
 from inbox.conversations.views import TicketView
@@ -36,6 +35,9 @@ from inbox.document_base import utcnow
 from inbox.errors import Conflict, NotFound, ValidationFailed
 from inbox.ports import EventPublisher
 from inbox.queries import by_id, find_one_and_delete, get_in_org, in_transaction
+
+if TYPE_CHECKING:
+    from inbox.caches import Caches
 
 RECENT_CONVERSATIONS = 10
 RECENT_ON_DETAIL = 5
@@ -98,11 +100,11 @@ async def get(org_id: str, customer_id: str) -> Customer:
     return await get_in_org(Customer, org_id, customer_id, "Customer")
 
 
-async def detail(org_id: str, customer_id: str) -> CustomerDetailView:
+async def detail(org_id: str, customer_id: str, *, caches: Caches) -> CustomerDetailView:
     """The customer with their latest tickets and orders, for the agent's side panel."""
     customer = await get(org_id, customer_id)
     tickets, _ = await ticket_service.list_tickets(
-        org_id, ticket_service.TicketFilters(customer_id=customer.id), 0, RECENT_ON_DETAIL
+        caches, org_id, ticket_service.TicketFilters(customer_id=customer.id), 0, RECENT_ON_DETAIL
     )
     return CustomerDetailView(
         **customer_view(customer).model_dump(),
@@ -136,15 +138,18 @@ async def for_identity(
     external_id: str,
     channel_id: str,
     *,
+    caches: Caches,
     profile_name: str | None = None,
     last_message: tuple[str | None, datetime] | None = None,
 ) -> tuple[Customer, bool]:
     """`for_identities` for one sighting."""
     sighting = Sighting(org_id, platform, external_id, channel_id, profile_name, last_message)
-    return (await for_identities([sighting]))[0]
+    return (await for_identities([sighting], caches=caches))[0]
 
 
-async def for_identities(sightings: Sequence[Sighting]) -> list[tuple[Customer, bool]]:
+async def for_identities(
+    sightings: Sequence[Sighting], *, caches: Caches
+) -> list[tuple[Customer, bool]]:
     """The customer behind each sighting, created on first sight; returns each with whether
     this call created it.
 
@@ -173,7 +178,9 @@ async def for_identities(sightings: Sequence[Sighting]) -> list[tuple[Customer, 
     now = utcnow()
     todo = list(first.values())
     updates = {i: _sighting_update(sightings[i], now) for i in todo}
-    owners = await identities.owners_of([sightings[i].identity for i in todo])
+    owners = await identities.owners_of(
+        [sightings[i].identity for i in todo], owners=caches.identity_owners
+    )
     known = {i: owner for i, owner in zip(todo, owners, strict=True) if owner}
     docs = await _update_known(sightings, known, updates)
     for i, owner in known.items():
@@ -181,10 +188,12 @@ async def for_identities(sightings: Sequence[Sighting]) -> list[tuple[Customer, 
         if doc is not None and doc.get("orgId") == sightings[i].org_id:
             results[i] = (Customer.model_validate(doc), False)
         else:  # merged away or deleted since the claim was cached: ask the claims again
-            identities.forget(*sightings[i].identity)
+            identities.forget(*sightings[i].identity, owners=caches.identity_owners)
     unknown = [i for i in todo if results[i] is None]
     if unknown:
-        claimed = await identities.claim_for_new_customers([sightings[i].identity for i in unknown])
+        claimed = await identities.claim_for_new_customers(
+            [sightings[i].identity for i in unknown], owners=caches.identity_owners
+        )
         items = [
             (sightings[i].org_id, owner, updates[i])
             for i, owner in zip(unknown, claimed, strict=True)
@@ -192,7 +201,7 @@ async def for_identities(sightings: Sequence[Sighting]) -> list[tuple[Customer, 
         for i, found in zip(unknown, await _upsert_counted(items, now), strict=True):
             results[i] = found
     if later:
-        again = await for_identities([sightings[i] for i in later])
+        again = await for_identities([sightings[i] for i in later], caches=caches)
         for i, found in zip(later, again, strict=True):
             results[i] = found
     return [r for r in results if r is not None]
@@ -339,7 +348,9 @@ def _tags(tags: list[str]) -> list[str]:
     return list(dict.fromkeys(t.strip() for t in tags if t.strip()))
 
 
-async def create(publisher: EventPublisher, actor: User, fields: CustomerFields) -> Customer:
+async def create(
+    publisher: EventPublisher, actor: User, fields: CustomerFields, *, caches: Caches
+) -> Customer:
     if not fields.name or not fields.name.strip():
         raise ValidationFailed("A customer needs a name", details={"name": "required"})
     email, phone = _normalised_contacts(fields)
@@ -359,7 +370,7 @@ async def create(publisher: EventPublisher, actor: User, fields: CustomerFields)
         identities=identities.contact_identities(email, phone),
     )
     # Claims first: a duplicate e-mail or phone is a 409 before anything is written.
-    await identities.claim(customer, customer.identities)
+    await identities.claim(customer, customer.identities, owners=caches.identity_owners)
 
     async def insert(session: AsyncClientSession) -> None:
         await customer.insert(session=session)
@@ -368,7 +379,9 @@ async def create(publisher: EventPublisher, actor: User, fields: CustomerFields)
     try:
         await in_transaction(Customer.get_pymongo_collection(), insert)
     except BaseException:
-        await identities.release(customer.org_id, customer.id, customer.identities)
+        await identities.release(
+            customer.org_id, customer.id, customer.identities, owners=caches.identity_owners
+        )
         raise
     await audit.record(actor, "customer.create", "customer", customer.id, _summary(customer))
     await publisher.publish(
@@ -383,6 +396,8 @@ async def update(
     customer_id: str,
     fields: CustomerFields,
     given: set[str],
+    *,
+    caches: Caches,
 ) -> Customer:
     """Change the fields named in `given` (None there clears e-mail, phone, notes ...)."""
     customer = await get(actor.org_id, customer_id)
@@ -412,13 +427,13 @@ async def update(
     )
     gained = [i for i in new_contacts if i not in customer.identities]
     lost = [i for i in old_contacts if i not in new_contacts]
-    await identities.claim(customer, gained)
+    await identities.claim(customer, gained, owners=caches.identity_owners)
     for field, value in changes.items():
         setattr(customer, field, value)
     customer.identities = [i for i in customer.identities if i not in lost] + gained
     customer.updated_at = utcnow()
     await customer.save()
-    await identities.release(customer.org_id, customer.id, lost)
+    await identities.release(customer.org_id, customer.id, lost, owners=caches.identity_owners)
     await audit.record(
         actor, "customer.update", "customer", customer.id, {"fields": sorted(changes)}
     )
@@ -428,7 +443,9 @@ async def update(
     return customer
 
 
-async def delete(publisher: EventPublisher, actor: User, customer_id: str) -> None:
+async def delete(
+    publisher: EventPublisher, actor: User, customer_id: str, *, caches: Caches
+) -> None:
     """Erase a customer and their closed conversations. Refused while they have orders (an
     accounting record: set the status to inactive instead) or an open ticket (close it)."""
     customer = await get(actor.org_id, customer_id)
@@ -467,7 +484,9 @@ async def delete(publisher: EventPublisher, actor: User, customer_id: str) -> No
             await customer_rollups.customer_removed(Customer.model_validate(found), session)
 
     await in_transaction(Customer.get_pymongo_collection(), remove)
-    await identities.release(customer.org_id, customer.id, customer.identities)
+    await identities.release(
+        customer.org_id, customer.id, customer.identities, owners=caches.identity_owners
+    )
     if ticket_ids:
         await Message.get_pymongo_collection().delete_many(
             {"orgId": actor.org_id, "ticketId": {"$in": ticket_ids}}
@@ -475,7 +494,9 @@ async def delete(publisher: EventPublisher, actor: User, customer_id: str) -> No
         await Ticket.get_pymongo_collection().delete_many(
             {"orgId": actor.org_id, "_id": {"$in": ticket_ids}}
         )
-        ticket_counts.forget(actor.org_id)  # deletions leave nothing for the counts to see
+        # Deletions leave nothing for the counts to see (other processes recount within
+        # minutes).
+        caches.ticket_counts.forget(actor.org_id)
     await audit.record(
         actor,
         "customer.delete",
@@ -604,11 +625,11 @@ def _summary(customer: Customer) -> dict[str, Any]:
 
 
 async def tickets_of(
-    org_id: str, customer_id: str, skip: int, limit: int
+    org_id: str, customer_id: str, skip: int, limit: int, *, caches: Caches
 ) -> tuple[list[TicketView], int]:
     customer = await get(org_id, customer_id)
     tickets, total = await ticket_service.list_tickets(
-        org_id, ticket_service.TicketFilters(customer_id=customer.id), skip, limit
+        caches, org_id, ticket_service.TicketFilters(customer_id=customer.id), skip, limit
     )
     return await ticket_service.views(tickets), total
 

@@ -57,9 +57,10 @@ def contact_identities(email: str | None, phone: str | None) -> list[Identity]:
     return found
 
 
-class _OwnerCache:
-    """identity key -> customer id, per process. An entry can only go stale by a merge or a
-    delete, and callers notice (their update matches nothing) and ask again."""
+class IdentityOwners:
+    """identity key -> customer id, per process (`Deps.caches.identity_owners`). An entry
+    can only go stale by a merge or a delete, and callers notice (their update matches
+    nothing) and ask again."""
 
     def __init__(self, size: int = 50_000) -> None:
         self._size = size
@@ -81,31 +82,34 @@ class _OwnerCache:
         self._entries.pop(key, None)
 
 
-_owners = _OwnerCache()
+async def owner_of(
+    org_id: str, platform: ChannelType, external_id: str, *, owners: IdentityOwners
+) -> str | None:
+    return (await owners_of([(org_id, platform, external_id)], owners=owners))[0]
 
 
-async def owner_of(org_id: str, platform: ChannelType, external_id: str) -> str | None:
-    return (await owners_of([(org_id, platform, external_id)]))[0]
-
-
-async def owners_of(wanted: Sequence[tuple[str, ChannelType, str]]) -> list[str | None]:
+async def owners_of(
+    wanted: Sequence[tuple[str, ChannelType, str]], *, owners: IdentityOwners
+) -> list[str | None]:
     """The customer holding each (org, platform, external id), None where nobody does: one
     query for all that are not cached."""
     keys = [CustomerIdentity.key(*w) for w in wanted]
-    found = {key: owner for key in keys if (owner := _owners.get(key)) is not None}
+    found = {key: owner for key in keys if (owner := owners.get(key)) is not None}
     missing = sorted(set(keys) - set(found))
     coll = CustomerIdentity.get_pymongo_collection()
     for key, doc in (await by_id(coll, missing, {"customerId": 1})).items():
         found[key] = doc["customerId"]
-        _owners.put(key, doc["customerId"])
+        owners.put(key, doc["customerId"])
     return [found.get(key) for key in keys]
 
 
-def forget(org_id: str, platform: ChannelType, external_id: str) -> None:
-    _owners.forget(CustomerIdentity.key(org_id, platform, external_id))
+def forget(org_id: str, platform: ChannelType, external_id: str, *, owners: IdentityOwners) -> None:
+    owners.forget(CustomerIdentity.key(org_id, platform, external_id))
 
 
-async def claim_for_new_customers(wanted: Sequence[tuple[str, ChannelType, str]]) -> list[str]:
+async def claim_for_new_customers(
+    wanted: Sequence[tuple[str, ChannelType, str]], *, owners: IdentityOwners
+) -> list[str]:
     """The owner of each identity seen for the first time, claimed in one insert: a new
     customer id, unless another process claimed it a moment ago, in which case that claim
     wins. The identities must be different."""
@@ -126,28 +130,28 @@ async def claim_for_new_customers(wanted: Sequence[tuple[str, ChannelType, str]]
         )
     except BulkWriteError as exc:
         lost = duplicate_positions(exc)
-    owners: list[str | None] = [c.customer_id for c in claims]
+    holders: list[str | None] = [c.customer_id for c in claims]
     for n in lost:
-        owners[n] = None
+        holders[n] = None
     for n, c in enumerate(claims):
         if n not in lost:
-            _owners.put(c.id, c.customer_id)
+            owners.put(c.id, c.customer_id)
     if lost:
         taken = sorted(lost)
-        for n, owner in zip(taken, await owners_of([wanted[n] for n in taken]), strict=True):
-            owners[n] = owner
+        found = await owners_of([wanted[n] for n in taken], owners=owners)
+        for n, owner in zip(taken, found, strict=True):
+            holders[n] = owner
         # Claimed and released in between (vanishingly rare): claim again.
-        again = [n for n in taken if owners[n] is None]
+        again = [n for n in taken if holders[n] is None]
         if again:
-            for n, owner in zip(
-                again, await claim_for_new_customers([wanted[n] for n in again]), strict=True
-            ):
-                owners[n] = owner
-    assert all(owners), "every identity has an owner after the claims"
-    return [owner for owner in owners if owner]
+            claimed = await claim_for_new_customers([wanted[n] for n in again], owners=owners)
+            for n, owner in zip(again, claimed, strict=True):
+                holders[n] = owner
+    assert all(holders), "every identity has an owner after the claims"
+    return [holder for holder in holders if holder]
 
 
-async def claim(customer: Customer, wanted: Iterable[Identity]) -> None:
+async def claim(customer: Customer, wanted: Iterable[Identity], *, owners: IdentityOwners) -> None:
     """Give `customer` these identities, all or none: Conflict (409) naming the customer who
     already holds one. Identities the customer already holds are kept as they are."""
     coll = CustomerIdentity.get_pymongo_collection()
@@ -175,7 +179,7 @@ async def claim(customer: Customer, wanted: Iterable[Identity]) -> None:
             await coll.delete_many({"_id": {"$in": inserted}})
         raise
     for key in inserted:
-        _owners.put(key, customer.id)
+        owners.put(key, customer.id)
 
 
 def _taken(identity: Identity, holder: str) -> Conflict:
@@ -191,7 +195,9 @@ def _taken(identity: Identity, holder: str) -> Conflict:
     )
 
 
-async def release(org_id: str, customer_id: str, identities: Iterable[Identity]) -> None:
+async def release(
+    org_id: str, customer_id: str, identities: Iterable[Identity], *, owners: IdentityOwners
+) -> None:
     keys = [CustomerIdentity.key(org_id, i.platform, i.external_id) for i in identities]
     if not keys:
         return
@@ -199,7 +205,7 @@ async def release(org_id: str, customer_id: str, identities: Iterable[Identity])
         {"_id": {"$in": keys}, "customerId": customer_id}
     )
     for key in keys:
-        _owners.forget(key)
+        owners.forget(key)
 
 
 async def move_all(

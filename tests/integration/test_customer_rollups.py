@@ -10,6 +10,7 @@ from datetime import timedelta
 from typing import Any
 
 from connectors.base import ChannelType
+from inbox.caches import Caches
 from inbox.crm import customer_rollups
 from inbox.crm import customers as customer_service
 from inbox.crm.customer_documents import Customer
@@ -167,10 +168,12 @@ async def test_a_batch_of_first_sightings_makes_and_counts_each_customer_once(
             last_message=("$5 off? {x}", at),
         )
 
+    caches = Caches()  # one process's, shared by both batches
     batch = [seen(s, "channel-a") for s in senders] + [seen(senders[0], "channel-b")]
     other = [seen(s, "channel-c") for s in senders[3:]]
     first, second = await asyncio.gather(
-        customer_service.for_identities(batch), customer_service.for_identities(other)
+        customer_service.for_identities(batch, caches=caches),
+        customer_service.for_identities(other, caches=caches),
     )
 
     assert len(first) == len(batch) and len(second) == len(other)
@@ -184,6 +187,6 @@ async def test_a_batch_of_first_sightings_makes_and_counts_each_customer_once(
     assert stored["lastMessage"] == "$5 off? {x}"
     assert stored["name"] == f"${senders[0][-4:]} Shopper"
 
-    again = await customer_service.for_identities(batch[:2])
+    again = await customer_service.for_identities(batch[:2], caches=caches)
     assert [created for _, created in again] == [False, False]
     assert (await assert_counts_match(admin))["customers"] == 1 + len(senders)

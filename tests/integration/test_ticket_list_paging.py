@@ -14,6 +14,8 @@ import pytest
 from connectors.base import ChannelType
 from inbox.conversations import ticket_counts, ticket_list
 from inbox.conversations.documents import Ticket
+from inbox.conversations.ticket_counts import TicketCounts
+from inbox.conversations.ticket_list import ListWindows
 from inbox.crm.customer_documents import Customer, Identity
 from tests.fakes import payloads as p
 from tests.integration.conftest import Api, eventually
@@ -98,7 +100,7 @@ async def seed(n: int, seed_value: int) -> tuple[str, list[dict[str, Any]]]:
 
 async def test_windowed_pages_equal_the_plain_sorted_query_with_ties_and_many_pages(monkeypatch):
     org_id, docs = await seed(400, 7)
-    ticket_list.forget_windows()
+    windows = ListWindows()
     answered_by_a_window = 0
     real_window = ticket_list._window
 
@@ -118,7 +120,7 @@ async def test_windowed_pages_equal_the_plain_sorted_query_with_ties_and_many_pa
                 for skip in range(0, total + limit + 1, limit):
                     expected = await plain_page(org_id, filters, skip, limit)
                     got = await ticket_list.page(
-                        org_id, filters, skip, limit, total_hint=hint, now=NOW
+                        org_id, filters, skip, limit, windows=windows, total_hint=hint, now=NOW
                     )
                     assert [t.id for t in got] == expected, (filters, skip, limit, hint)
     # The windows did answer: many pages were found before the unbounded query.
@@ -129,13 +131,14 @@ async def test_windowed_pages_are_right_from_any_remembered_window_and_for_the_r
     org_id, docs = await seed(150, 11)
     filters = {"status": "OPEN"}
     key = ticket_list._memory_key(org_id, filters)
+    windows = ListWindows()
     for level in range(ticket_list.UNBOUNDED + 1):
-        ticket_list._memory[key] = level  # start too wide, exactly right, or too narrow
+        windows.remember(key, level)  # start too wide, exactly right, or too narrow
         for skip in (0, 5, 40):
-            got = await ticket_list.page(org_id, filters, skip, 5, now=NOW)
+            got = await ticket_list.page(org_id, filters, skip, 5, windows=windows, now=NOW)
             assert [t.id for t in got] == await plain_page(org_id, filters, skip, 5)
     # The real clock is years before NOW: the seeded tickets are all "in the future".
-    got = await ticket_list.page(org_id, {}, 10, 20)
+    got = await ticket_list.page(org_id, {}, 10, 20, windows=windows)
     assert [t.id for t in got] == await plain_page(org_id, {}, 10, 20)
 
 
@@ -172,11 +175,12 @@ async def test_counts_follow_direct_changes_and_forget_after_deletions():
     agent = next(d["assigneeId"] for d in docs if d.get("assigneeId"))
     shapes = [{}, {"status": "OPEN"}, {"assigneeId": agent}, {"assigneeId": None}]
     shapes += [{"status": "OPEN", "assigneeId": agent}, {"channelId": docs[0]["channelId"]}]
+    counts = TicketCounts()
 
     async def all_exact() -> None:
         for filters in shapes:
             real = await coll.count_documents({"orgId": org_id, **filters})
-            assert await ticket_counts.count(org_id, filters) == real, filters
+            assert await counts.count(org_id, filters) == real, filters
 
     await all_exact()
     now = datetime.now(UTC)
@@ -195,21 +199,22 @@ async def test_counts_follow_direct_changes_and_forget_after_deletions():
     await all_exact()
     await all_exact()  # the same changes read again change nothing
     await coll.delete_many({"_id": {"$in": [docs[3]["_id"], docs[4]["_id"]]}})
-    ticket_counts.forget(org_id)
+    counts.forget(org_id)
     await all_exact()
 
 
 async def test_many_changes_at_once_are_recounted(monkeypatch):
     org_id, docs = await seed(60, 8)
     coll = Ticket.get_pymongo_collection()
-    assert await ticket_counts.count(org_id, {"status": "CLOSED"}) == await coll.count_documents(
+    counts = TicketCounts()
+    assert await counts.count(org_id, {"status": "CLOSED"}) == await coll.count_documents(
         {"orgId": org_id, "status": "CLOSED"}
     )
     monkeypatch.setattr(ticket_counts, "DELTA_LIMIT", 3)
     await coll.update_many(
         {"orgId": org_id}, {"$set": {"status": "CLOSED", "lastActivityAt": datetime.now(UTC)}}
     )
-    assert await ticket_counts.count(org_id, {"status": "CLOSED"}) == len(docs)
+    assert await counts.count(org_id, {"status": "CLOSED"}) == len(docs)
 
 
 async def test_a_count_too_large_to_follow_lags_writes_only_until_its_background_recount(
@@ -219,16 +224,17 @@ async def test_a_count_too_large_to_follow_lags_writes_only_until_its_background
     coll = Ticket.get_pymongo_collection()
     monkeypatch.setattr(ticket_counts, "ID_LIMIT", 10)
     monkeypatch.setattr(ticket_counts, "BIG_RECOUNT_EVERY", 0.0)
-    assert await ticket_counts.count(org_id, {}) == 40
+    counts = TicketCounts()
+    assert await counts.count(org_id, {}) == 40
     fresh = seeded_tickets(org_id, 3, random.Random(10))
     for d in fresh:
         d["lastActivityAt"] = datetime.now(UTC)
     await coll.insert_many(fresh)
     # The first answer may be the last count; a recount then runs in the background.
-    assert await ticket_counts.count(org_id, {}) in (40, 43)
+    assert await counts.count(org_id, {}) in (40, 43)
 
     async def caught_up() -> bool:
-        return await ticket_counts.count(org_id, {}) == 43
+        return await counts.count(org_id, {}) == 43
 
     await eventually(caught_up)
 

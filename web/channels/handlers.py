@@ -80,6 +80,7 @@ async def update(call: Call[ChannelUpdateBody, None]) -> ChannelView:
         config=call.body.config,
         is_active=call.body.is_active,
         actor=call.user,
+        cache=call.deps.caches.channels,
     )
     return _view(call, channel)
 
@@ -92,7 +93,9 @@ async def update(call: Call[ChannelUpdateBody, None]) -> ChannelView:
     response=om.OkView,
 )
 async def delete(call: Call[None, None]) -> dict[str, Any]:
-    await channel_service.delete(call.org_id, call.path("channelId"), actor=call.user)
+    await channel_service.delete(
+        call.org_id, call.path("channelId"), actor=call.user, cache=call.deps.caches.channels
+    )
     return {"success": True, "message": "Channel deleted"}
 
 

@@ -38,7 +38,7 @@ async def list_tickets(call: Call[None, TicketQuery]) -> Paged:
         customer_id=q.customer_id,
     )
     found, total = await ticket_service.list_tickets(
-        call.org_id, filters, call.page.skip, call.page.limit
+        call.deps.caches, call.org_id, filters, call.page.skip, call.page.limit
     )
     return Paged(await ticket_service.views(found), total)
 

@@ -7,18 +7,12 @@ class for how it stays correct when another process writes).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
 from inbox.channels.cache import ChannelCache
-from inbox.channels.intake import insert_journal_entries
-from inbox.coalescing import Coalescer
+from inbox.channels.journal import JournalWriter, journal_writer
 from inbox.conversations.ticket_counts import TicketCounts
 from inbox.conversations.ticket_list import ListWindows
 from inbox.crm.identities import IdentityOwners
-
-
-def _journal() -> Coalescer[dict[str, Any], bool]:
-    return Coalescer(insert_journal_entries)
 
 
 @dataclass
@@ -26,7 +20,7 @@ class Caches:
     # Channels as webhook intake sees them, for a few seconds.
     channels: ChannelCache = field(default_factory=ChannelCache)
     # Webhook journal inserts of concurrent requests, committed together (group commit).
-    journal: Coalescer[dict[str, Any], bool] = field(default_factory=_journal)
+    journal: JournalWriter = field(default_factory=journal_writer)
     # identity key -> customer id.
     identity_owners: IdentityOwners = field(default_factory=IdentityOwners)
     # The inbox list's counts per filter, and the activity window each filter settled on.

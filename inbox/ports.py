@@ -9,15 +9,13 @@ built once per process by `adapters.bootstrap`.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
 import aiohttp
 
+from inbox.caches import Caches
 from inbox.config import Settings
 from inbox.records import CampaignRecord, InboundRecord, OutboundRecord
-
-if TYPE_CHECKING:
-    from inbox.caches import Caches
 
 
 class EventPublisher(Protocol):
@@ -47,12 +45,6 @@ class StreamProducer(Protocol):
         ...
 
 
-def _new_caches() -> Caches:
-    from inbox.caches import Caches  # the caches' modules import this one
-
-    return Caches()
-
-
 @dataclass
 class Deps:
     settings: Settings
@@ -60,4 +52,4 @@ class Deps:
     stream: StreamProducer
     http: aiohttp.ClientSession
     # This process's caches; one `Deps` per process (adapters/bootstrap.py).
-    caches: Caches = field(default_factory=_new_caches)
+    caches: Caches = field(default_factory=Caches)

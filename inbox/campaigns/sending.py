@@ -39,7 +39,7 @@ import uuid
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from pymongo import ReturnDocument, UpdateOne
 from pymongo.errors import BulkWriteError, DuplicateKeyError
@@ -54,6 +54,7 @@ from connectors.base import (
     RetryableSendError,
 )
 from inbox import events, templating
+from inbox.caches import Caches
 from inbox.campaigns import context as campaign_context
 from inbox.campaigns import email_campaigns
 from inbox.campaigns import service as campaign_service
@@ -80,9 +81,6 @@ from inbox.queries import (
     models_by_id,
 )
 from inbox.records import CampaignRecord
-
-if TYPE_CHECKING:
-    from inbox.caches import Caches
 
 log = logging.getLogger(__name__)
 

@@ -16,7 +16,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from pymongo import UpdateOne
-from pymongo.errors import BulkWriteError, WriteError
 
 from connectors import get_connector, signature
 from connectors.base import (
@@ -32,7 +31,7 @@ from inbox.channels.documents import Channel, WebhookDelivery
 from inbox.document_base import utcnow
 from inbox.errors import Forbidden, NotFound, Unauthorized, ValidationFailed
 from inbox.ports import Deps
-from inbox.queries import DUPLICATE_KEY, update_in
+from inbox.queries import update_in
 from inbox.records import InboundRecord
 
 log = logging.getLogger(__name__)
@@ -334,24 +333,3 @@ async def redeliver_stale(deps: Deps, limit: int = 500) -> int:
     if handed:
         await update_in(coll, handed, {"$set": {"updatedAt": utcnow()}})
     return count
-
-
-async def insert_journal_entries(entries: list[dict[str, Any]]) -> list[bool | BaseException]:
-    """Journal inserts of concurrent requests in one command (unordered): per entry, True
-    when it is new, False when the body was journaled before (a redelivery), or the error."""
-    try:
-        await WebhookDelivery.get_pymongo_collection().insert_many(entries, ordered=False)
-    except BulkWriteError as exc:
-        refused = {e["index"]: e for e in exc.details.get("writeErrors", [])}
-    else:
-        return [True] * len(entries)
-    results: list[bool | BaseException] = []
-    for n in range(len(entries)):
-        error = refused.get(n)
-        if error is None:
-            results.append(True)
-        elif error.get("code") == DUPLICATE_KEY:
-            results.append(False)
-        else:
-            results.append(WriteError(error.get("errmsg", ""), error.get("code")))
-    return results

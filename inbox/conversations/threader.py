@@ -21,7 +21,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import bson
 from pymongo import ReturnDocument, UpdateOne
@@ -30,6 +30,7 @@ from pymongo.errors import BulkWriteError
 from connectors.base import DeliveryStatus, Direction, InboundMessage, StatusUpdate
 from inbox import events
 from inbox.accounts.documents import User
+from inbox.caches import Caches
 from inbox.campaigns import service as campaign_service
 from inbox.channels.documents import Channel
 from inbox.conversations import tickets as ticket_service
@@ -41,9 +42,6 @@ from inbox.crm.customer_views import customer_view
 from inbox.document_base import utcnow
 from inbox.ports import EventPublisher
 from inbox.queries import duplicate_positions, find_in, find_one_and_update, models_by_id
-
-if TYPE_CHECKING:
-    from inbox.caches import Caches
 
 log = logging.getLogger(__name__)
 

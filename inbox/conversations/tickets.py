@@ -5,13 +5,14 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 from types import SimpleNamespace
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from pymongo.errors import DuplicateKeyError
 
 from inbox import events
 from inbox.accounts.documents import User
 from inbox.audit import service as audit
+from inbox.caches import Caches
 from inbox.channels.documents import Channel
 from inbox.commerce import orders as order_service
 from inbox.conversations import ticket_list
@@ -22,9 +23,6 @@ from inbox.document_base import utcnow
 from inbox.errors import Conflict, ValidationFailed
 from inbox.ports import EventPublisher
 from inbox.queries import get_in_org
-
-if TYPE_CHECKING:
-    from inbox.caches import Caches
 
 UNASSIGNED = "unassigned"
 OPEN_STATES = (TicketStatus.OPEN, TicketStatus.PENDING)

@@ -13,7 +13,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 from pymongo import UpdateOne
 from pymongo.asynchronous.client_session import AsyncClientSession
@@ -22,6 +22,7 @@ from connectors.base import ChannelType
 from inbox import events
 from inbox.accounts.documents import User
 from inbox.audit import service as audit
+from inbox.caches import Caches
 from inbox.commerce import orders as order_service
 from inbox.commerce.documents import Order
 from inbox.conversations import tickets as ticket_service
@@ -35,9 +36,6 @@ from inbox.document_base import utcnow
 from inbox.errors import Conflict, NotFound, ValidationFailed
 from inbox.ports import EventPublisher
 from inbox.queries import by_id, find_one_and_delete, get_in_org, in_transaction
-
-if TYPE_CHECKING:
-    from inbox.caches import Caches
 
 RECENT_CONVERSATIONS = 10
 RECENT_ON_DETAIL = 5

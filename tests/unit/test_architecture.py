@@ -40,3 +40,18 @@ def test_no_feature_folder_is_a_grab_bag() -> None:
         if (n := len([f for f in folder.glob("*.py") if f.name != "__init__.py"])) > 18
     }
     assert crowded == {}
+
+
+def test_no_module_imports_itself_through_others() -> None:
+    """No import cycles between modules (grimp comes with import-linter)."""
+    import grimp
+
+    graph = grimp.build_graph(*PACKAGES)
+    imports = {m: graph.find_modules_directly_imported_by(m) & graph.modules for m in graph.modules}
+    cyclic = sorted(
+        m
+        for m in graph.modules
+        for imported in imports[m]
+        if graph.find_shortest_chain(importer=imported, imported=m) is not None
+    )
+    assert cyclic == []

@@ -24,6 +24,7 @@ from adapters.publisher import FanoutPublisher
 from inbox import db
 from inbox.config import Settings
 from inbox.ports import Deps
+from inbox.storage import LocalDiskStorage
 
 # Workers' heartbeats (a sorted set of worker id -> last beat), read by the web's /health.
 WORKERS_KEY = "inbox:workers"
@@ -65,5 +66,6 @@ async def open_clients(settings: Settings, *, redis_connections: int) -> AsyncIt
             events=FanoutPublisher(event_log, stream),
             stream=stream,
             http=http,
+            media=LocalDiskStorage(settings.media_dir),
         )
         yield Clients(settings, mongo, redis, event_log, stream, deps)

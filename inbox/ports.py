@@ -16,6 +16,7 @@ import aiohttp
 from inbox.caches import Caches
 from inbox.config import Settings
 from inbox.records import CampaignRecord, InboundRecord, OutboundRecord
+from inbox.storage import MediaStorage
 
 
 class EventPublisher(Protocol):
@@ -51,5 +52,7 @@ class Deps:
     events: EventPublisher
     stream: StreamProducer
     http: aiohttp.ClientSession
+    # Uploaded files (product images): local disk under MEDIA_DIR.
+    media: MediaStorage
     # This process's caches; one `Deps` per process (adapters/bootstrap.py).
     caches: Caches = field(default_factory=Caches)

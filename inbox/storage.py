@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 import os
 import re
 import secrets
@@ -22,7 +21,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, Protocol
 
-from inbox.config import Settings
 from inbox.errors import NotFound
 
 CHUNK_BYTES = 64 * 1024
@@ -157,13 +155,3 @@ class _LocalFile:
 
     async def aclose(self) -> None:
         self.handle.close()
-
-
-@functools.cache
-def _local(root: str) -> LocalDiskStorage:
-    return LocalDiskStorage(root)
-
-
-def storage_for(settings: Settings) -> MediaStorage:
-    """The deployment's media storage (local disk under MEDIA_DIR)."""
-    return _local(settings.media_dir)

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from inbox.storage import storage_for
 from web.endpoints import Call, Routes
 
 routes = Routes("media")
@@ -26,7 +25,7 @@ CACHE_CONTROL = "public, max-age=31536000, immutable"
 )
 async def serve(call: Call[None, None]) -> web.StreamResponse:
     request = call.request
-    stored = await storage_for(call.settings).open(call.path("key"))
+    stored = await call.deps.media.open(call.path("key"))
     try:
         response = web.StreamResponse(
             headers={

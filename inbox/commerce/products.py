@@ -33,7 +33,7 @@ from inbox.document_base import utcnow
 from inbox.errors import Conflict, NotFound, PayloadTooLarge, ValidationFailed
 from inbox.ports import Deps
 from inbox.queries import find_one_and_delete, get_in_org
-from inbox.storage import MediaStorage, is_valid_key, new_key, sniff_image
+from inbox.storage import is_valid_key, new_key, sniff_image
 
 MAX_IMAGES = 10
 MAX_IMAGE_BYTES = 4 * 1024 * 1024
@@ -378,22 +378,20 @@ async def ensure_room_for_image(org_id: str, product_id: str) -> Product:
     return product
 
 
-async def add_image(
-    deps: Deps, actor: User, storage: MediaStorage, product_id: str, data: bytes
-) -> tuple[str, Product]:
+async def add_image(deps: Deps, actor: User, product_id: str, data: bytes) -> tuple[str, Product]:
     """Store the image and append its URL to the product's `images`; (key, product)."""
     org_id = actor.org_id
     await ensure_room_for_image(org_id, product_id)
     key = new_key(check_image(data))
     url = media_url(deps.settings.public_url, key)
-    await storage.save(key, data)
+    await deps.media.save(key, data)
     # Guarded: two uploads at once can never take a product past MAX_IMAGES.
     result = await Product.get_pymongo_collection().update_one(
         {"_id": product_id, "orgId": org_id, f"images.{MAX_IMAGES - 1}": {"$exists": False}},
         {"$push": {"images": url}, "$set": {"updatedAt": utcnow()}},
     )
     if result.matched_count == 0:
-        await storage.delete(key)
+        await deps.media.delete(key)
         await ensure_room_for_image(org_id, product_id)  # 404 if it was deleted meanwhile
         raise _image_limit()
     product = await get(org_id, product_id)
@@ -404,9 +402,7 @@ async def add_image(
     return key, product
 
 
-async def delete_image(
-    deps: Deps, actor: User, storage: MediaStorage, product_id: str, image_id: str
-) -> Product:
+async def delete_image(deps: Deps, actor: User, product_id: str, image_id: str) -> Product:
     org_id = actor.org_id
     product = await get(org_id, product_id)
     urls = [u for u in product.images if media_key_of(u) == image_id]
@@ -416,14 +412,14 @@ async def delete_image(
         {"_id": product.id, "orgId": org_id},
         {"$pull": {"images": {"$in": urls}}, "$set": {"updatedAt": utcnow()}},
     )
-    await storage.delete(image_id)
+    await deps.media.delete(image_id)
     product = await get(org_id, product.id)
     await audit.record(actor, "product.image.delete", "product", product.id, {"imageId": image_id})
     await _publish(deps, events.PRODUCT_UPDATED, product)
     return product
 
 
-async def delete(deps: Deps, actor: User, storage: MediaStorage, product_id: str) -> None:
+async def delete(deps: Deps, actor: User, product_id: str) -> None:
     """Delete the product and its uploaded images. Orders keep their own copy of the name,
     SKU and price, so past orders read the same afterwards."""
     org_id = actor.org_id
@@ -436,7 +432,7 @@ async def delete(deps: Deps, actor: User, storage: MediaStorage, product_id: str
     product = Product.model_validate(deleted)
     for url in product.images:
         if (key := media_key_of(url)) is not None:
-            await storage.delete(key)
+            await deps.media.delete(key)
     await audit.record(
         actor, "product.delete", "product", product.id, {"name": product.name, "sku": product.sku}
     )

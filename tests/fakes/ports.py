@@ -2,7 +2,7 @@
 
     events = FakeEventPublisher()
     stream = FakeStream()
-    deps = Deps(settings=settings, events=events, stream=stream, http=http)
+    deps = Deps(settings, events=events, stream=stream, http=http, media=LocalDiskStorage(dir))
     ...
     events.names(org_id)            # ["customer.created", "ticket.created", "message.created"]
     events.named("message.created") # the data of each such event, oldest first

@@ -21,6 +21,7 @@ from inbox.accounts.documents import Organisation, Role, User
 from inbox.channels.documents import Channel
 from inbox.config import Settings
 from inbox.ports import Deps
+from inbox.storage import LocalDiskStorage
 from tests.fakes.ports import FakeEventPublisher, FakeStream
 
 # Nothing listens on port 1: anything in this tier that reached for Kafka or Redis would be
@@ -67,7 +68,13 @@ async def deps(
     db: None, settings: Settings, events: FakeEventPublisher, stream: FakeStream
 ) -> AsyncIterator[Deps]:
     async with aiohttp.ClientSession() as http:
-        yield Deps(settings=settings, events=events, stream=stream, http=http)
+        yield Deps(
+            settings=settings,
+            events=events,
+            stream=stream,
+            http=http,
+            media=LocalDiskStorage(settings.media_dir),
+        )
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ from inbox.accounts.documents import Role
 from inbox.commerce import products as product_service
 from inbox.commerce.catalogue_views import ProductImageView, ProductView
 from inbox.errors import PayloadTooLarge, ValidationFailed
-from inbox.storage import content_type_of, storage_for
+from inbox.storage import content_type_of
 from web.commerce.catalogue_schemas import (
     ImageUpload,
     ProductCreateBody,
@@ -144,9 +144,7 @@ async def update(call: Call[ProductUpdateBody, None]) -> ProductView:
     role=Role.ADMIN,
 )
 async def delete(call: Call[None, None]) -> Ok:
-    await product_service.delete(
-        call.deps, call.user, storage_for(call.settings), call.path("productId")
-    )
+    await product_service.delete(call.deps, call.user, call.path("productId"))
     return Ok(message="Product deleted")
 
 
@@ -228,8 +226,7 @@ async def upload_image(call: Call[None, None]) -> ProductImageView:
     product_id = call.path("productId")
     await product_service.ensure_room_for_image(user.org_id, product_id)
     data = await _read_image(call.request)
-    storage = storage_for(call.settings)
-    key, product = await product_service.add_image(call.deps, user, storage, product_id, data)
+    key, product = await product_service.add_image(call.deps, user, product_id, data)
     return ProductImageView(
         id=key,
         url=product_service.media_url(call.settings.public_url, key),
@@ -251,7 +248,6 @@ async def delete_image(call: Call[None, None]) -> ProductView:
     product = await product_service.delete_image(
         call.deps,
         call.user,
-        storage_for(call.settings),
         call.path("productId"),
         call.path("imageId"),
     )

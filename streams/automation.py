@@ -25,7 +25,7 @@ from pymongo.errors import PyMongoError
 from redis.exceptions import RedisError
 
 from inbox import topics
-from inbox.automation import runs
+from inbox.automation import runs, triggers
 from inbox.automation.documents import AutomationExecution
 from inbox.document_base import utcnow
 from inbox.ports import Deps
@@ -82,11 +82,13 @@ class Runner:
             await asyncio.gather(*self.tasks, return_exceptions=True)
 
 
-async def trigger_batch(deps: Deps, cache: runs.RuleCache, runner: Runner, batch: list[Any]) -> int:
+async def trigger_batch(
+    deps: Deps, cache: triggers.RuleCache, runner: Runner, batch: list[Any]
+) -> int:
     """Store the executions a batch of events calls for; start the ones due now."""
     executions: list[AutomationExecution] = []
     for record in batch:
-        firing = runs.read_event(record)
+        firing = triggers.read_event(record)
         if firing is not None:
             executions.extend(await runs.executions_for(deps.settings, cache, firing))
     if not executions:
@@ -102,7 +104,7 @@ async def trigger_batch(deps: Deps, cache: runs.RuleCache, runner: Runner, batch
 def register(app: faust.App, ctx: WorkerContext) -> None:
     settings = ctx.settings
     events_topic = app.topic(topics.events(settings), key_serializer="raw")
-    cache = runs.RuleCache()
+    cache = triggers.RuleCache()
     runner = Runner()
     unit = settings.automation_delay_unit_seconds
 

@@ -26,8 +26,13 @@ from pymongo.errors import PyMongoError
 from redis.exceptions import RedisError
 
 from inbox import topics
+from inbox.campaigns import audience_resolution
+from inbox.campaigns import launch as campaign_launch
+from inbox.campaigns import progress as campaign_progress
 from inbox.campaigns import sending as campaign_sending
-from inbox.campaigns import service as campaign_service
+from inbox.campaigns import storing as campaign_storing
+from inbox.campaigns.send_jobs import SentBatch
+from inbox.campaigns.throttle import Throttle
 from inbox.ports import Deps
 from inbox.records import CampaignRecord
 from streams.context import WorkerContext
@@ -51,7 +56,7 @@ def register(app: faust.App, ctx: WorkerContext) -> None:
     async def send_campaign(stream: faust.StreamT) -> None:
         deps = await ctx.deps()
         assert ctx.redis is not None
-        throttle = campaign_service.Throttle(ctx.redis, settings.campaign_rate_per_second)
+        throttle = Throttle(ctx.redis, settings.campaign_rate_per_second)
 
         # One batch is stored while the next is read, rendered and sent: the database and
         # the mail server work at the same time. Sends stay in stream order (one batch's
@@ -80,13 +85,11 @@ def register(app: faust.App, ctx: WorkerContext) -> None:
                 # A stopping worker stores what it sent (else the re-run sends it again).
                 await asyncio.shield(storing)
 
-    async def _store(
-        deps: Deps, sent: campaign_sending.SentBatch | None, campaign_ids: set[str]
-    ) -> None:
+    async def _store(deps: Deps, sent: SentBatch | None, campaign_ids: set[str]) -> None:
         if sent is not None:
             try:
                 await retrying(
-                    lambda: campaign_sending.store_phase(deps, sent),
+                    lambda: campaign_storing.store_phase(deps, sent),
                     what="storing a campaign batch",
                 )
             except (PyMongoError, RedisError, OSError):
@@ -94,7 +97,7 @@ def register(app: faust.App, ctx: WorkerContext) -> None:
             except Exception:  # noqa: BLE001 - logged; the recipients stay PENDING
                 log.exception("storing a campaign batch failed")
         try:
-            await campaign_service.progress_all(deps, campaign_ids)
+            await campaign_progress.progress_all(deps, campaign_ids)
         except (PyMongoError, RedisError, OSError):
             # Progress is published again after the next batch, or by the sweeper.
             log.warning("could not publish campaign progress", exc_info=True)
@@ -103,8 +106,8 @@ def register(app: faust.App, ctx: WorkerContext) -> None:
     async def start_due_campaigns() -> None:
         deps = await ctx.deps()
         try:
-            started = await campaign_service.start_due(deps)
-            resolved = await campaign_sending.resolve_due(deps)
+            started = await campaign_launch.start_due(deps)
+            resolved = await audience_resolution.resolve_due(deps)
         except (PyMongoError, RedisError, OSError):
             log.warning("scheduled campaigns not checked: a service is down", exc_info=True)
             return
@@ -119,7 +122,7 @@ def register(app: faust.App, ctx: WorkerContext) -> None:
             if not mine:
                 return  # another worker is sweeping
             try:
-                handed = await campaign_service.rehand_stalled(deps)
+                handed = await campaign_launch.rehand_stalled(deps)
                 if handed:
                     log.warning("campaign sweeper handed %d recipients to the stream again", handed)
             except (PyMongoError, RedisError, OSError):

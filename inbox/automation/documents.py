@@ -10,7 +10,8 @@
   worker's lease: a worker that dies mid-run leaves it due again once the lease runs out.
 * `AutomationLog`: what an execution did, per action; its id is the execution's.
 
-inbox/automation/rules.py has the rules; streams/automation.py runs them.
+inbox/automation/rules.py has the rules; streams/automation.py runs them (with
+inbox/automation/triggers.py, runs.py and actions.py).
 """
 
 from __future__ import annotations

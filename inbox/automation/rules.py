@@ -1,4 +1,4 @@
-"""Automation rules: what admins write (CRUD, validation) and what templates may use.
+"""Automation rules: what admins write (CRUD and validation).
 
 A rule is a trigger, optional conditions on the customer, actions and a delay. Everything a
 rule refers to is checked when it is saved, so a typo is a 400 rather than a rule that fails
@@ -7,7 +7,9 @@ on every customer: trigger and action types (unknown ones are named), the channe
 webhook URLs (http or https), the conditions (the segment compiler's own checks) and the
 templates (sandboxed Jinja2 whose variables must be ones the trigger provides).
 
-Running rules is inbox/automation/runs.py (the stream worker's side).
+What a rule's templates may use is inbox/automation/template_variables.py. Running rules is
+the stream worker's side: inbox/automation/triggers.py (which rules an event fires),
+runs.py (their executions) and actions.py (what the actions do).
 """
 
 from __future__ import annotations
@@ -33,10 +35,10 @@ from inbox.automation.documents import (
     AutomationTrigger,
     TriggerType,
 )
+from inbox.automation.template_variables import template_variables
 from inbox.channels.documents import Channel
 from inbox.commerce.documents import OrderStatus
 from inbox.crm import segments as segment_service
-from inbox.crm.customer_documents import Customer
 from inbox.crm.documents import SegmentCondition, SegmentMatch
 from inbox.document_base import utcnow
 from inbox.errors import NotFound, ValidationFailed
@@ -64,149 +66,8 @@ _FIELDS: dict[ActionType, tuple[tuple[str, ...], tuple[str, ...]]] = {
 }
 _ACTION_FIELDS = ("channel_id", "template", "subject", "tag", "assignee_id", "url")
 
-# Triggers whose events are about an order, a message (and its ticket), a ticket, a cart.
-ORDER_TRIGGERS = frozenset(
-    {TriggerType.ORDER_PLACED, TriggerType.ORDER_DELIVERED, TriggerType.ORDER_STATUS_CHANGED}
-)
+# Triggers fired by the daily scan of customers' dates (runs.scan_dates), not by events.
 DATE_TRIGGERS = frozenset({TriggerType.BIRTHDAY, TriggerType.ANNIVERSARY})
-
-# --------------------------------------------------------------------------- templates
-
-CUSTOMER_TEMPLATE_FIELDS = (
-    "id",
-    "name",
-    "externalId",
-    "platform",
-    "email",
-    "phone",
-    "city",
-    "tags",
-    "status",
-    "totalOrders",
-    "totalRevenue",
-    "lastOrderDate",
-    "birthday",
-    "anniversary",
-)
-_ORDER_FIELDS = (
-    "id",
-    "orderNumber",
-    "status",
-    "previousStatus",
-    "paymentStatus",
-    "paymentMethod",
-    "orderType",
-    "subtotal",
-    "discount",
-    "couponCode",
-    "shipping",
-    "tax",
-    "total",
-    "totalAmount",
-    "items",
-    "shippingAddress",
-    "notes",
-    "createdAt",
-    "deliveredAt",
-)
-_MESSAGE_FIELDS = ("id", "content", "senderName", "channelId", "type", "timestamp")
-_TICKET_FIELDS = ("id", "subject", "status", "priority", "channelId", "createdAt")
-
-
-def _allow(names: Sequence[str], deep: Sequence[str] = ()) -> dict[str, Any]:
-    # `True` allows anything below (a list, a free-form dict); None-valued leaves render "".
-    return {n: True for n in names} | {n: True for n in deep}
-
-
-def template_variables(trigger: TriggerType) -> dict[str, Any]:
-    """What a rule's templates may use for this trigger, for `templating.validate_field`."""
-    allowed: dict[str, Any] = {
-        "customer": _allow(CUSTOMER_TEMPLATE_FIELDS, ("metadata",)),
-        "rule": {"name": True},
-    }
-    if trigger in ORDER_TRIGGERS:
-        allowed["order"] = _allow(_ORDER_FIELDS)
-    elif trigger == TriggerType.MESSAGE_RECEIVED:
-        allowed["message"] = _allow(_MESSAGE_FIELDS)
-        allowed["ticket"] = _allow(_TICKET_FIELDS)
-    elif trigger == TriggerType.TICKET_CREATED:
-        allowed["ticket"] = _allow(_TICKET_FIELDS)
-    elif trigger == TriggerType.CART_ABANDONED:
-        allowed["cart"] = True  # whatever the storefront's event carries
-    return allowed
-
-
-def customer_context(customer: Customer) -> dict[str, Any]:
-    """The `customer` variable: the inbox's template fields plus the CRM ones."""
-    base = templating.customer_context(customer)
-    return {
-        **base,
-        "id": customer.id,
-        "externalId": customer.external_id or "",
-        "platform": base["platform"] or "",
-        "email": customer.email or "",
-        "phone": customer.phone or "",
-        "city": customer.city or "",
-        "tags": list(customer.tags),
-        "status": customer.status.value,
-        "totalOrders": customer.total_orders,
-        "totalRevenue": customer.total_revenue,
-        "lastOrderDate": _date_text(customer.last_order_date),
-        "birthday": _date_text(customer.birthday),
-        "anniversary": _date_text(customer.anniversary),
-    }
-
-
-def _date_text(value: datetime | None) -> str:
-    return value.date().isoformat() if value else ""
-
-
-def template_context(
-    rule: AutomationRule, customer: Customer, context: Mapping[str, Any]
-) -> dict[str, Any]:
-    """Everything a template of `rule` may read: the customer now, the event's objects then."""
-    out: dict[str, Any] = {"customer": customer_context(customer), "rule": {"name": rule.name}}
-    for name in ("order", "message", "ticket", "cart"):
-        value = context.get(name)
-        if isinstance(value, dict):
-            out[name] = _fields(value)
-    return out
-
-
-def _fields(value: Any) -> Any:
-    if isinstance(value, dict):
-        return Fields(value)
-    if isinstance(value, list):
-        return [_fields(v) for v in value]
-    return "" if value is None else value
-
-
-class Fields:
-    """An event object for templates: `order.items` is the order's items (a plain dict would
-    give its `items` method), and a field the event did not carry renders as ""."""
-
-    __slots__ = ("_data",)
-
-    def __init__(self, data: Mapping[str, Any]):
-        self._data = data
-
-    def __getattr__(self, name: str) -> Any:
-        if name.startswith("_"):
-            raise AttributeError(name)
-        return _fields(self._data.get(name))
-
-    def __getitem__(self, key: str) -> Any:
-        return _fields(self._data.get(key))
-
-    def __iter__(self) -> Any:
-        return iter(self._data)
-
-    def __len__(self) -> int:
-        return len(self._data)
-
-    def __str__(self) -> str:
-        return str(self._data)
-
 
 # -------------------------------------------------------------------------- validation
 

@@ -20,6 +20,7 @@ from typing import Any
 
 from connectors.base import ChannelType
 from inbox.accounts.documents import User
+from inbox.campaigns import launch as campaign_launch
 from inbox.campaigns import service as campaign_service
 from inbox.campaigns.broadcast_views import (
     CampaignSendView,
@@ -279,7 +280,7 @@ def _need_audience(recipient_type: AudienceType | None, segment_id: str | None) 
 async def send_email_campaign(deps: Deps, user: User, campaign_id: str) -> CampaignSendView:
     """Start it now (a scheduled one too); the worker sends it (409 once started)."""
     await get_email_campaign(user.org_id, campaign_id)
-    started = await campaign_service.start(deps, user, campaign_id)
+    started = await campaign_launch.start(deps, user, campaign_id)
     return CampaignSendView(
         campaign_id=started.id,
         status=SALES_STATUS[started.status],  # type: ignore[arg-type]
@@ -373,7 +374,7 @@ async def send_message(
         await campaign_service.add_recipients(deps, user, campaign.id, contacts)
     estimated = await campaign_service.estimated_recipients(campaign)
     if schedule_at is None:
-        campaign = await campaign_service.start(deps, user, campaign.id)
+        campaign = await campaign_launch.start(deps, user, campaign.id)
     else:
         campaign = await campaign_service.get(user.org_id, campaign.id)
     return TextMessageSentView(

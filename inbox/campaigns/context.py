@@ -20,7 +20,7 @@ from jinja2.meta import find_undeclared_variables
 
 from inbox import templating
 from inbox.accounts.documents import Organisation
-from inbox.automation.rules import CUSTOMER_TEMPLATE_FIELDS, customer_context
+from inbox.automation.template_variables import CUSTOMER_TEMPLATE_FIELDS, customer_context
 from inbox.crm.customer_documents import Customer
 
 # What a template may read of a customer: the fields automation templates see, and metadata.

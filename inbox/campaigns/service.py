@@ -1,34 +1,33 @@
 """Campaigns: one templated message to many contacts of one channel, sent by the stream worker.
 
-Web side: create (the template is checked now, so a typo is a 400, not 10,000 failures),
-give it an audience (a segment or a recipient type, inbox/crm/audiences.py) and/or add
-contacts by hand (validated per platform, duplicates ignored), start. Starting is one atomic
-DRAFT/SCHEDULED -> SENDING update, so a campaign starts once however often it is started;
-then every PENDING recipient is handed to the `campaign` topic, keyed by its conversation,
-and a worker resolves the audience into more recipients (`campaign_sending.resolve`).
+This module reads campaigns (lists, recipients, stats) and makes and edits them (web side):
+create (the template is checked now, so a typo is a 400, not 10,000 failures), give it an
+audience (a segment or a recipient type, inbox/crm/audiences.py) and/or add contacts by hand
+(validated per platform, duplicates ignored). The rest of a campaign's life is next to it:
 
-Worker side (inbox/campaigns/sending.py): a stream batch of recipients is threaded
-like agents' replies and sent through the channel's connector, with the database work done a
-batch at a time. Message ids are derived from recipient ids, so a worker that dies anywhere
-in between finds its own messages again instead of creating second ones, and a message
-already SENT is never sent again. Sends are paced per channel by a Redis clock that every
-worker shares. The campaign keeps counters (recipients, sent, failed, skipped, delivered);
-when nobody is PENDING any more (checked against the recipients themselves), one atomic
-SENDING -> COMPLETED update finishes it.
+* launch.py: starting. One atomic DRAFT/SCHEDULED -> SENDING update, so a campaign starts
+  once however often it is started; then every PENDING recipient is handed to the `campaign`
+  topic, keyed by its conversation (handoff.py), and a worker resolves the audience into
+  more recipients (audience_resolution.py).
+* sending.py and storing.py (worker): a stream batch of recipients is threaded like agents'
+  replies and sent through the channel's connector, with the database work done a batch at
+  a time. Message ids are derived from recipient ids, so a worker that dies anywhere in
+  between finds its own messages again instead of creating second ones, and a message
+  already SENT is never sent again. Sends are paced per channel by a Redis clock that every
+  worker shares (throttle.py).
+* progress.py: the campaign keeps counters (recipients, sent, failed, skipped, delivered);
+  when nobody is PENDING any more (checked against the recipients themselves), one atomic
+  SENDING -> COMPLETED update finishes it.
 """
 
 from __future__ import annotations
 
-import asyncio
-import logging
 import secrets
-from collections.abc import Iterable
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from pymongo import ReturnDocument
 from pymongo.errors import BulkWriteError
-from redis.asyncio import Redis
 
 from connectors import get_connector
 from connectors.base import ChannelType, DeliveryStatus
@@ -44,9 +43,9 @@ from inbox.campaigns.documents import (
     CampaignStatus,
     RecipientStatus,
 )
+from inbox.campaigns.handoff import hand_off
 from inbox.campaigns.template_documents import MessageTemplate
 from inbox.campaigns.views import (
-    CampaignProgressView,
     CampaignRecipientView,
     CampaignStatsView,
     CampaignView,
@@ -63,9 +62,6 @@ from inbox.document_base import utcnow
 from inbox.errors import Conflict, ValidationFailed
 from inbox.ports import Deps, EventPublisher
 from inbox.queries import find_one_and_update, get_in_org
-from inbox.records import CampaignRecord, thread_key
-
-log = logging.getLogger(__name__)
 
 MAX_MESSAGE_CHARS = 4096
 """Longest rendered message sent (WhatsApp's text limit; Messenger allows 2,000 UTF-8 bytes
@@ -75,8 +71,7 @@ MAX_CONTACT_CHARS = audiences.MAX_CONTACT_CHARS
 MAX_CHARS_BY_TYPE = {ChannelType.EMAIL: 65_536, ChannelType.SMS: 1600}
 normalise_contact = audiences.normalise_contact
 _READ = DeliveryStatus.READ.value
-_STARTABLE = (CampaignStatus.DRAFT, CampaignStatus.SCHEDULED)
-_HAND_OFF_CHUNK = 500
+STARTABLE = (CampaignStatus.DRAFT, CampaignStatus.SCHEDULED)
 # Template channels that may be used on a channel type.
 _TEMPLATE_FOR = {
     ChannelType.EMAIL: "email",
@@ -194,11 +189,6 @@ async def message_receipts(campaign_ids: list[str]) -> dict[str, tuple[int, int]
     async for row in await Message.get_pymongo_collection().aggregate(pipeline):
         out[row["_id"]] = (row["delivered"], row["read"])
     return out
-
-
-async def progress_view(campaign: Campaign) -> CampaignProgressView:
-    base = await view(campaign)
-    return CampaignProgressView(**base.model_dump(), stats=counter_stats(campaign))
 
 
 # -- writing (web) ---------------------------------------------------------------------------
@@ -356,7 +346,7 @@ async def set_audience(
     audience = await audiences.checked(user.org_id, segment_id, recipient_type, recipient_ids)
     doc = await find_one_and_update(
         Campaign.get_pymongo_collection(),
-        {"_id": campaign.id, "status": {"$in": [s.value for s in _STARTABLE]}},
+        {"_id": campaign.id, "status": {"$in": [s.value for s in STARTABLE]}},
         {
             "$set": {
                 "segmentId": audience.segment_id,
@@ -382,7 +372,7 @@ async def estimated_recipients(campaign: Campaign) -> int:
     added = await CampaignRecipient.get_pymongo_collection().count_documents(
         {"campaignId": campaign.id}
     )
-    if campaign.status not in _STARTABLE:
+    if campaign.status not in STARTABLE:
         return added
     return added + await audiences.estimate(campaign.org_id, audiences.of(campaign))
 
@@ -448,7 +438,7 @@ async def add_recipients(
         # Started between our status check and the insert: hand the new ones over too.
         fresh = await get(user.org_id, campaign.id)
         if fresh.status == CampaignStatus.SENDING:
-            await _hand_off(deps, fresh, {"_id": {"$in": added_ids}})
+            await hand_off(deps, fresh, {"_id": {"$in": added_ids}})
         elif fresh.status == CampaignStatus.COMPLETED:
             gone = await CampaignRecipient.get_pymongo_collection().delete_many(
                 {"_id": {"$in": added_ids}}
@@ -474,7 +464,7 @@ async def add_recipients(
 
 
 def _ensure_editable(campaign: Campaign) -> None:
-    if campaign.status not in _STARTABLE:
+    if campaign.status not in STARTABLE:
         raise Conflict(
             f"Recipients cannot be added to a {campaign.status} campaign",
             code="CAMPAIGN_NOT_EDITABLE",
@@ -530,351 +520,3 @@ async def _insert_recipients(
             {"_id": campaign.id}, {"$inc": {"recipientCount": len(added)}}
         )
     return added
-
-
-async def start(deps: Deps, user: User, campaign_id: str) -> Campaign:
-    campaign = await get(user.org_id, campaign_id)
-    if campaign.status not in _STARTABLE:
-        raise _already_started(campaign)
-    has_recipients = await CampaignRecipient.get_pymongo_collection().find_one(
-        {"campaignId": campaign.id}, {"_id": 1}
-    )
-    if not has_recipients and not audiences.of(campaign).is_set:
-        raise ValidationFailed(
-            "Add recipients or an audience before starting the campaign",
-            code="NO_RECIPIENTS",
-            details={"recipients": "the campaign has no recipients and no audience"},
-        )
-    started = await begin(deps, campaign.id)
-    if started is None:  # another request (or the scheduler) started it a moment ago
-        raise _already_started(await get(user.org_id, campaign_id))
-    await audit.record(user, "campaign.start", "campaign", campaign.id, {"name": campaign.name})
-    return started
-
-
-def _already_started(campaign: Campaign) -> Conflict:
-    return Conflict(
-        f"The campaign is already {campaign.status}",
-        code="CAMPAIGN_ALREADY_STARTED",
-        details={"status": campaign.status.value},
-    )
-
-
-# -- sending (web start, worker timers and agent) --------------------------------------------
-
-
-async def begin(deps: Deps, campaign_id: str) -> Campaign | None:
-    """DRAFT/SCHEDULED -> SENDING, exactly once; then hand every PENDING recipient to the
-    stream and leave the audience (if any) to a worker. None when the campaign was not
-    startable (started already, by anyone)."""
-    now = utcnow()
-    coll = Campaign.get_pymongo_collection()
-    doc = await find_one_and_update(
-        coll,
-        {"_id": campaign_id, "status": {"$in": [s.value for s in _STARTABLE]}},
-        {
-            "$set": {
-                "status": CampaignStatus.SENDING.value,
-                "startedAt": now,
-                "progressAt": now,
-                "updatedAt": now,
-            }
-        },
-        return_document=ReturnDocument.AFTER,
-    )
-    if doc is None:
-        return None
-    if doc.get("segmentId") or doc.get("recipientType"):
-        # Due for resolution by a worker (`campaign_sending.resolve_due`), which claims it by
-        # moving the lease on; the audience is read after the start, as it is then.
-        doc = await find_one_and_update(
-            coll,
-            {"_id": campaign_id},
-            {"$set": {"audienceLeaseUntil": now}},
-            return_document=ReturnDocument.AFTER,
-        )
-    campaign = Campaign.model_validate(doc)
-    handed = await _hand_off(deps, campaign, {})
-    log.info("campaign %s started: %d recipients handed to the stream", campaign.id, handed)
-    await deps.events.publish(
-        campaign.org_id, events.CAMPAIGN_STARTED, (await progress_view(campaign)).dump()
-    )
-    await progress(deps, campaign.id)  # completes at once when there is nobody to send to
-    return await Campaign.find_one(Campaign.id == campaign.id)
-
-
-async def start_due(deps: Deps) -> int:
-    """Start every SCHEDULED campaign whose time has come; safe to run on every worker."""
-    due = (
-        await Campaign.find(
-            {"status": CampaignStatus.SCHEDULED.value, "scheduledAt": {"$lte": utcnow()}}
-        )
-        .sort(+Campaign.scheduled_at)
-        .limit(50)
-        .to_list()
-    )
-    started = 0
-    for campaign in due:
-        if await begin(deps, campaign.id) is not None:
-            started += 1
-    return started
-
-
-async def _hand_off(deps: Deps, campaign: Campaign, extra: dict[str, Any]) -> int:
-    """Put one record per PENDING recipient on the campaign topic, in chunks."""
-    coll = CampaignRecipient.get_pymongo_collection()
-    query = {"campaignId": campaign.id, "status": RecipientStatus.PENDING.value, **extra}
-    handed = 0
-    chunk: list[dict[str, Any]] = []
-
-    async def flush() -> bool:
-        nonlocal handed
-        for doc in chunk:
-            key = thread_key(campaign.channel_id, doc["recipientContact"])
-            record = CampaignRecord(
-                org_id=campaign.org_id,
-                campaign_id=campaign.id,
-                recipient_id=doc["_id"],
-                conversation=key,
-            )
-            try:
-                await deps.stream.enqueue_campaign(record)
-            except Exception:  # noqa: BLE001 - recipients stay PENDING; the sweeper re-hands
-                log.warning("could not hand campaign %s to the stream", campaign.id, exc_info=True)
-                return False
-        await coll.update_many(
-            {"_id": {"$in": [d["_id"] for d in chunk]}}, {"$set": {"handedOffAt": utcnow()}}
-        )
-        handed += len(chunk)
-        chunk.clear()
-        return True
-
-    async for doc in coll.find(query, {"_id": 1, "recipientContact": 1}).sort("position", 1):
-        chunk.append(doc)
-        if len(chunk) >= _HAND_OFF_CHUNK and not await flush():
-            return handed
-    if chunk:
-        await flush()
-    return handed
-
-
-async def hand_off_docs(deps: Deps, campaign: Campaign, docs: list[dict[str, Any]]) -> None:
-    """Put records for these just-inserted recipients on the campaign topic (a failure
-    leaves them PENDING for the sweeper)."""
-    try:
-        for doc in docs:
-            key = thread_key(campaign.channel_id, doc["recipientContact"])
-            record = CampaignRecord(
-                org_id=campaign.org_id,
-                campaign_id=campaign.id,
-                recipient_id=doc["_id"],
-                conversation=key,
-            )
-            await deps.stream.enqueue_campaign(record)
-    except Exception:  # noqa: BLE001 - recipients stay PENDING; the sweeper re-hands
-        log.warning("could not hand campaign %s to the stream", campaign.id, exc_info=True)
-
-
-class Throttle:
-    """Per-channel pacing shared by every worker: a Redis reservation (GCRA) clock.
-
-    Each send reserves the next free slot of its channel (`1/rate` seconds apart) in one
-    atomic script and sleeps until it; slots are reserved in arrival order, so concurrent
-    senders on any number of workers never exceed the rate together."""
-
-    _SCRIPT = """
-    local t = redis.call('TIME')
-    local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
-    local interval = tonumber(ARGV[1])
-    local tat = tonumber(redis.call('GET', KEYS[1]) or '0')
-    if tat < now then tat = now end
-    local ttl_ms = math.ceil((tat + interval - now) / 1000) + 1000
-    redis.call('SET', KEYS[1], string.format('%d', tat + interval), 'PX', ttl_ms)
-    return tat - now
-    """
-
-    def __init__(self, redis: Redis, rate_per_second: float):
-        self.rate = rate_per_second
-        self._script = redis.register_script(self._SCRIPT)
-
-    async def acquire(self, channel_id: str, rate: float | None = None) -> float:
-        """Wait for this channel's next send slot (at `rate` per second, else the
-        throttle's own); returns the seconds waited."""
-        rate = self.rate if rate is None else rate
-        if rate <= 0:
-            return 0.0
-        interval_us = max(1, int(1_000_000 / rate))
-        key = f"inbox:campaign-rate:{channel_id}"
-        wait_us = int(await self._script(keys=[key], args=[interval_us]))
-        if wait_us > 0:
-            await asyncio.sleep(wait_us / 1_000_000)
-        return wait_us / 1_000_000
-
-
-def counter_stats(campaign: Campaign) -> CampaignStatsView:
-    """The campaign's progress from its counters (no query)."""
-    settled = campaign.sent_count + campaign.failed_count
-    return CampaignStatsView(
-        total_recipients=campaign.recipient_count,
-        sent_count=campaign.sent_count,
-        failed_count=campaign.failed_count,
-        pending_count=max(0, campaign.recipient_count - settled),
-        delivered_count=campaign.delivered_count,
-        read_count=campaign.read_count,
-        opened_count=campaign.opened_count,
-        clicked_count=campaign.clicked_count,
-        skipped_count=campaign.skipped_count,
-    )
-
-
-async def recount(campaign_id: str) -> Campaign | None:
-    """Set the recipient counters from the recipients themselves (one aggregation): after a
-    crash between a recipient's update and its counter's, or for campaigns older than the
-    counters."""
-    by_status = {s.value: 0 for s in RecipientStatus}
-    pipeline: list[dict[str, Any]] = [
-        {"$match": {"campaignId": campaign_id}},
-        {"$group": {"_id": "$status", "n": {"$sum": 1}}},
-    ]
-    async for row in await CampaignRecipient.get_pymongo_collection().aggregate(pipeline):
-        by_status[row["_id"]] = row["n"]
-    doc = await find_one_and_update(
-        Campaign.get_pymongo_collection(),
-        {"_id": campaign_id},
-        {
-            "$set": {
-                "recipientCount": sum(by_status.values()),
-                "sentCount": by_status[RecipientStatus.SENT],
-                "failedCount": by_status[RecipientStatus.FAILED],
-            }
-        },
-        return_document=ReturnDocument.AFTER,
-    )
-    return Campaign.model_validate(doc) if doc else None
-
-
-async def progress(deps: Deps, campaign_id: str) -> None:
-    """Publish progress; complete the campaign (once) when nobody is PENDING any more.
-
-    The counters say when to look; the recipients themselves (an indexed count of the
-    PENDING ones) decide, so a counter that fell behind never completes a campaign early."""
-    campaign = await Campaign.find_one(Campaign.id == campaign_id)
-    if campaign is None or campaign.status != CampaignStatus.SENDING:
-        return
-    resolving = audiences.of(campaign).is_set and campaign.audience_resolved_at is None
-    counts = counter_stats(campaign)
-    if not resolving and counts.pending_count == 0:
-        pending = await CampaignRecipient.get_pymongo_collection().count_documents(
-            {"campaignId": campaign.id, "status": RecipientStatus.PENDING.value}
-        )
-        if pending == 0:
-            await _complete(deps, campaign)
-            return
-    data = CampaignProgressView(**(await view(campaign)).model_dump(), stats=counts).dump()
-    await deps.events.publish(campaign.org_id, events.CAMPAIGN_UPDATED, data)
-
-
-async def _complete(deps: Deps, campaign: Campaign) -> None:
-    now = utcnow()
-    doc = await find_one_and_update(
-        Campaign.get_pymongo_collection(),
-        {"_id": campaign.id, "status": CampaignStatus.SENDING.value},
-        {
-            "$set": {
-                "status": CampaignStatus.COMPLETED.value,
-                "completedAt": now,
-                "updatedAt": now,
-            }
-        },
-        return_document=ReturnDocument.AFTER,
-    )
-    if doc is None:
-        return  # completed by another worker
-    done = await recount(campaign.id) or Campaign.model_validate(doc)
-    shown = await view(done)
-    data = CampaignProgressView(**shown.model_dump(), stats=counter_stats(done)).dump()
-    await deps.events.publish(done.org_id, events.CAMPAIGN_UPDATED, data)
-    await deps.events.publish(done.org_id, events.CAMPAIGN_COMPLETED, data)
-    if shown.channel is not None and shown.channel.type == ChannelType.EMAIL:
-        # The sales document's `email.sent`: an e-mail campaign went out.
-        await deps.events.publish(
-            done.org_id,
-            events.EMAIL_SENT,
-            {
-                "campaignId": done.id,
-                "name": done.name,
-                "sentCount": done.sent_count,
-                "failedCount": done.failed_count,
-                "skippedCount": done.skipped_count,
-                "sentAt": now.isoformat(),
-            },
-        )
-    log.info("campaign %s completed: %s", done.id, counter_stats(done).model_dump())
-
-
-async def progress_all(deps: Deps, campaign_ids: Iterable[str]) -> None:
-    for campaign_id in dict.fromkeys(campaign_ids):
-        await progress(deps, campaign_id)
-
-
-async def on_receipt(
-    before: dict[str, Any], status: DeliveryStatus, error: dict[str, Any] | None
-) -> None:
-    """A platform receipt just moved a message (`before`: the message as it was): for a
-    campaign's message, delivered and read count once each, and a failure fails its
-    recipient (SENT or still PENDING), moving the counters with what that update changed."""
-    meta = before.get("metadata") or {}
-    campaign_id, recipient_id = meta.get("campaignId"), meta.get("recipientId")
-    if not campaign_id or not recipient_id:
-        return
-    was = before.get("status")
-    seen = (DeliveryStatus.DELIVERED.value, _READ)
-    inc: dict[str, int] = {}
-    if status in (DeliveryStatus.DELIVERED, DeliveryStatus.READ) and was not in seen:
-        inc["deliveredCount"] = 1
-    if status == DeliveryStatus.READ and was != _READ:
-        inc["readCount"] = 1
-    if status == DeliveryStatus.FAILED:
-        coll = CampaignRecipient.get_pymongo_collection()
-        reason = (error or {}).get("message") or (error or {}).get("title")
-        changes = {
-            "status": RecipientStatus.FAILED.value,
-            "error": str(reason or "the platform reported a failure")[:1000],
-            "updatedAt": utcnow(),
-        }
-        # By `_id` with the status rule in the filter: one conditional update each.
-        moved = await coll.update_one(
-            {"_id": recipient_id, "status": RecipientStatus.SENT.value}, {"$set": changes}
-        )
-        if moved.modified_count:
-            inc.update(sentCount=-1, failedCount=1)
-        else:
-            moved = await coll.update_one(
-                {"_id": recipient_id, "status": RecipientStatus.PENDING.value}, {"$set": changes}
-            )
-            if moved.modified_count:
-                inc["failedCount"] = 1
-    if inc:
-        await Campaign.get_pymongo_collection().update_one({"_id": campaign_id}, {"$inc": inc})
-
-
-async def rehand_stalled(deps: Deps) -> int:
-    """Sweeper: SENDING campaigns with no progress for a while get their PENDING recipients
-    handed to the stream again (records lost with a memory-only broker, or a fan-out cut
-    short by a crash). Re-handed records of recipients already done change nothing."""
-    cutoff = utcnow() - timedelta(seconds=max(10.0, deps.settings.redelivery_after_seconds * 2))
-    stalled = await Campaign.find(
-        {
-            "status": CampaignStatus.SENDING.value,
-            "$or": [{"progressAt": {"$lt": cutoff}}, {"progressAt": None}],
-        }
-    ).to_list()
-    handed = 0
-    for campaign in stalled:
-        await Campaign.get_pymongo_collection().update_one(
-            {"_id": campaign.id}, {"$set": {"progressAt": utcnow()}}
-        )
-        await recount(campaign.id)
-        handed += await _hand_off(deps, campaign, {})
-        await progress(deps, campaign.id)
-    return handed

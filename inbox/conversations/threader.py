@@ -31,7 +31,7 @@ from connectors.base import DeliveryStatus, Direction, InboundMessage, StatusUpd
 from inbox import events
 from inbox.accounts.documents import User
 from inbox.caches import Caches
-from inbox.campaigns import service as campaign_service
+from inbox.campaigns import progress as campaign_progress
 from inbox.channels.documents import Channel
 from inbox.conversations import tickets as ticket_service
 from inbox.conversations.documents import Message, PendingStatus, Ticket, TicketStatus
@@ -462,7 +462,7 @@ async def apply_status(publisher: EventPublisher, channel: Channel, status: Stat
             channel.org_id, events.MESSAGE_UPDATED, public_message(Message.model_validate(after))
         )
         # A campaign's message: delivered/read counters, or its recipient fails too.
-        await campaign_service.on_receipt(before, status.status, status.error)
+        await campaign_progress.on_receipt(before, status.status, status.error)
         return 1
     if status.watermark is None:
         return 0
@@ -493,7 +493,7 @@ async def apply_status(publisher: EventPublisher, channel: Channel, status: Stat
                 events.MESSAGE_UPDATED,
                 public_message(Message.model_validate({**before, **changes})),
             )
-            await campaign_service.on_receipt(before, status.status, status.error)
+            await campaign_progress.on_receipt(before, status.status, status.error)
     return changed
 
 

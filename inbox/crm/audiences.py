@@ -16,7 +16,7 @@ with `insert_many` per batch under the unique (campaignId, recipientContact) ind
 resolution that runs again (a worker died half way) or a contact added by hand as well never
 gives anyone two messages; each inserted batch is handed to the stream at once, so sending
 starts while the rest of the audience is still being read (the worker side is
-`campaign_sending.resolve`).
+`audience_resolution.resolve`).
 
 Recipient types (the sales document's `recipientType`): `all`; `with_orders` (totalOrders >
 0); `without_orders`; `vip` = customers tagged "VIP" in any case (the document's customer

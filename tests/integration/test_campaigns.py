@@ -649,7 +649,7 @@ async def test_the_sweeper_re_hands_recipients_whose_records_were_lost(admin, gr
 
 
 async def test_the_per_channel_throttle_spaces_sends_across_callers(settings):
-    from inbox.campaigns.service import Throttle
+    from inbox.campaigns.throttle import Throttle
 
     redis = Redis.from_url(settings.redis_url)
     try:

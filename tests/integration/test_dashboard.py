@@ -13,7 +13,7 @@ import pytest
 
 from inbox.analytics import rollups
 from inbox.analytics.documents import ProductRollup, SalesRollup
-from inbox.campaigns import service as campaign_service
+from inbox.campaigns import progress as campaign_progress
 from inbox.campaigns.documents import Campaign, CampaignRecipient, RecipientStatus
 from inbox.commerce.documents import Order, OrderItem, OrderStatus, OrderType, Product
 from inbox.crm import customer_rollups
@@ -471,7 +471,7 @@ async def test_stats_give_the_crm_overview_with_campaign_messages(admin, db):
     )
     # The counters the campaign sender keeps, set from the recipients as a recount does.
     for c in (spring, summer, draft, theirs):
-        await campaign_service.recount(c.id)
+        await campaign_progress.recount(c.id)
 
     stats = await dashboard(admin, "stats")
     assert stats["overview"] == {

@@ -9,13 +9,14 @@ from typing import Any
 import pytest
 
 from connectors.base import ChannelType
-from inbox.automation import rules, runs
+from inbox.automation import actions, rules, runs, triggers
 from inbox.automation.documents import (
     AutomationAction,
     AutomationRule,
     AutomationTrigger,
     TriggerType,
 )
+from inbox.automation.template_variables import template_context, template_variables
 from inbox.crm.customer_documents import Customer, Identity
 from inbox.errors import ValidationFailed
 
@@ -38,7 +39,7 @@ def rule(trigger: AutomationTrigger) -> AutomationRule:
 
 def test_each_event_fires_the_triggers_named_after_it():
     def fired(event: str, data: dict[str, Any]) -> set[str] | None:
-        firing = runs.read_event(record(event, data))
+        firing = triggers.read_event(record(event, data))
         return None if firing is None else {t.value for t in firing.triggers}
 
     assert fired("customer.created", {"id": "c"}) == {"customer_registered"}
@@ -62,11 +63,11 @@ def test_each_event_fires_the_triggers_named_after_it():
 
 def test_events_caused_by_an_automation_fire_nothing():
     marked = {"id": "c", "causedBy": {"automationRuleId": "r"}}
-    assert runs.read_event(record("customer.created", marked)) is None
+    assert triggers.read_event(record("customer.created", marked)) is None
     sent_by_rule = {"direction": "INBOUND", "ticketId": "t", "metadata": {"automationRuleId": "r"}}
-    assert runs.read_event(record("message.created", sent_by_rule)) is None
-    assert runs.read_event({"event": "order.created"}) is None  # unreadable
-    assert runs.read_event(record("order.created", "not a dict")) is None  # type: ignore[arg-type]
+    assert triggers.read_event(record("message.created", sent_by_rule)) is None
+    assert triggers.read_event({"event": "order.created"}) is None  # unreadable
+    assert triggers.read_event(record("order.created", "not a dict")) is None  # type: ignore[arg-type]
 
 
 async def test_the_marked_publisher_stamps_every_event_with_its_rule():
@@ -77,7 +78,7 @@ async def test_the_marked_publisher_stamps_every_event_with_its_rule():
             seen.append((org_id, event, data))
             return "1-0"
 
-    marked = runs.Marked(Log(), "rule-1", "exec-1")
+    marked = triggers.Marked(Log(), "rule-1", "exec-1")
     await marked.publish("org-1", "customer.updated", {"id": "c"})
     assert seen == [
         (
@@ -89,7 +90,7 @@ async def test_the_marked_publisher_stamps_every_event_with_its_rule():
             },
         )
     ]
-    assert runs.caused_by_automation(seen[0][2])
+    assert triggers.caused_by_automation(seen[0][2])
 
 
 @pytest.mark.parametrize(
@@ -116,7 +117,7 @@ def test_a_keyword_is_literal_text_not_a_pattern():
 
 
 def test_status_filters_and_keywords_decide_whether_a_rule_holds():
-    moved = runs.read_event(
+    moved = triggers.read_event(
         record(
             "order.updated",
             {"customerId": "c", "status": "delivered", "previousStatus": "processing"},
@@ -128,19 +129,19 @@ def test_status_filters_and_keywords_decide_whether_a_rule_holds():
     from_pending = rule(AutomationTrigger(type="order_status_changed", from_status="pending"))
     delivered = rule(AutomationTrigger(type=TriggerType.ORDER_DELIVERED))
     placed = rule(AutomationTrigger(type=TriggerType.ORDER_PLACED))
-    assert runs.trigger_holds(any_move, moved)
-    assert runs.trigger_holds(to_delivered, moved)
-    assert not runs.trigger_holds(from_pending, moved)
-    assert runs.trigger_holds(delivered, moved)
-    assert not runs.trigger_holds(placed, moved)
-    message = runs.read_event(
+    assert triggers.trigger_holds(any_move, moved)
+    assert triggers.trigger_holds(to_delivered, moved)
+    assert not triggers.trigger_holds(from_pending, moved)
+    assert triggers.trigger_holds(delivered, moved)
+    assert not triggers.trigger_holds(placed, moved)
+    message = triggers.read_event(
         record("message.created", {"direction": "INBOUND", "ticketId": "t", "content": "Sale?"})
     )
     assert message is not None
-    assert runs.trigger_holds(
+    assert triggers.trigger_holds(
         rule(AutomationTrigger(type="message_received", keyword="sale")), message
     )
-    assert not runs.trigger_holds(
+    assert not triggers.trigger_holds(
         rule(AutomationTrigger(type="message_received", keyword="sales")), message
     )
 
@@ -158,32 +159,32 @@ def test_the_recipient_is_the_identity_on_the_platform_else_the_contact_fields()
         name="W",
         identities=[Identity(platform=ChannelType.WHATSAPP, external_id="2348012345678")],
     )
-    assert runs.contact_of(on_whatsapp, ChannelType.WHATSAPP) == "2348012345678"
-    assert runs.contact_of(on_whatsapp, ChannelType.EMAIL) is None
+    assert actions.contact_of(on_whatsapp, ChannelType.WHATSAPP) == "2348012345678"
+    assert actions.contact_of(on_whatsapp, ChannelType.EMAIL) is None
     by_hand = Customer.model_construct(
         org_id="o", name="H", email="h@example.com", phone="+447700900123"
     )
-    assert runs.contact_of(by_hand, ChannelType.EMAIL) == "h@example.com"
-    assert runs.contact_of(by_hand, ChannelType.SMS) == "+447700900123"
-    assert runs.contact_of(by_hand, ChannelType.WHATSAPP) == "447700900123"
+    assert actions.contact_of(by_hand, ChannelType.EMAIL) == "h@example.com"
+    assert actions.contact_of(by_hand, ChannelType.SMS) == "+447700900123"
+    assert actions.contact_of(by_hand, ChannelType.WHATSAPP) == "447700900123"
 
 
 def test_templates_may_use_only_what_the_trigger_provides():
     from inbox import templating
 
-    order_vars = rules.template_variables(TriggerType.ORDER_PLACED)
+    order_vars = template_variables(TriggerType.ORDER_PLACED)
     templating.validate("{{ customer.name }} {{ order.orderNumber }} {{ rule.name }}", order_vars)
     with pytest.raises(ValidationFailed) as bad:
         templating.validate("{{ ticket.subject }}", order_vars)
     assert bad.value.details == {"template": "undefined variable ticket"}
-    birthday_vars = rules.template_variables(TriggerType.BIRTHDAY)
+    birthday_vars = template_variables(TriggerType.BIRTHDAY)
     templating.validate(
         "Happy birthday {{ customer.name }} ({{ customer.birthday }})", birthday_vars
     )
     with pytest.raises(ValidationFailed):
         templating.validate("{{ order.total }}", birthday_vars)
     # A cart's shape is the storefront's: anything below `cart` is allowed.
-    templating.validate("{{ cart.items[0].name }}", rules.template_variables("cart_abandoned"))
+    templating.validate("{{ cart.items[0].name }}", template_variables("cart_abandoned"))
 
 
 def test_a_template_renders_missing_event_fields_as_empty_and_items_as_the_items():
@@ -192,7 +193,7 @@ def test_a_template_renders_missing_event_fields_as_empty_and_items_as_the_items
     customer = Customer.model_construct(org_id="o", name="Ada", city=None, tags=["vip"])
     r = rule(AutomationTrigger(type=TriggerType.ORDER_PLACED))
     order = {"orderNumber": "ORD-1", "notes": None, "items": [{"name": "Rice"}, {"name": "Tea"}]}
-    context = rules.template_context(r, customer, {"order": order})
+    context = template_context(r, customer, {"order": order})
     out = templating.render(
         "{{ customer.name }}|{{ customer.city }}|{{ customer.tags|join(',') }}|"
         "{{ order.orderNumber }}|{{ order.notes }}|{{ order.couponCode }}|"

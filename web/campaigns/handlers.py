@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from inbox.accounts.documents import Role
+from inbox.campaigns import launch as campaign_launch
 from inbox.campaigns import service as campaign_service
 from inbox.campaigns.views import (
     CampaignRecipientView,
@@ -134,7 +135,7 @@ async def list_recipients(call: Call[None, RecipientQuery]) -> Paged:
     role=Role.ADMIN,
 )
 async def start(call: Call[None, None]) -> CampaignView:
-    campaign = await campaign_service.start(call.deps, call.user, call.path("campaignId"))
+    campaign = await campaign_launch.start(call.deps, call.user, call.path("campaignId"))
     return await campaign_service.view(campaign)
 
 

@@ -37,7 +37,7 @@ from inbox.conversations import messages as message_service
 from inbox.conversations import tickets as ticket_service
 from inbox.conversations.documents import Message, Ticket, TicketStatus
 from inbox.conversations.threader import public_message
-from inbox.crm import customers as customer_service
+from inbox.crm import sightings
 from inbox.crm.customer_documents import Customer
 from inbox.crm.customer_views import customer_view
 from inbox.document_base import utcnow
@@ -178,7 +178,7 @@ async def _thread(
 ) -> Message:
     """Store the message QUEUED in the conversation's open ticket (or a new PENDING one),
     like a campaign send, and announce it; a re-run finds the message already there."""
-    owner, _ = await customer_service.for_identity(
+    owner, _ = await sightings.for_identity(
         channel.org_id, channel.type, contact, channel.id, caches=ctx.deps.caches
     )
     ticket, created = await _open_ticket(channel, owner, contact, ctx.rule.name)

@@ -60,8 +60,7 @@ from inbox.channels import service as channel_service
 from inbox.channels.documents import Channel
 from inbox.config import Settings
 from inbox.conversations.documents import Message
-from inbox.crm import customers as customer_service
-from inbox.crm import identities
+from inbox.crm import identities, sightings
 from inbox.crm.customer_documents import Customer
 from inbox.ports import Deps
 from inbox.queries import by_id, models_by_id
@@ -162,7 +161,7 @@ async def _find_customers(jobs: list[Job], caches: Caches) -> None:
         else:
             # A contact added by hand and never seen: a customer named by it, as for the
             # first message of a new conversation.
-            job.customer, _ = await customer_service.for_identity(
+            job.customer, _ = await sightings.for_identity(
                 org_id, kind, job.contact, job.channel.id, caches=caches
             )
 

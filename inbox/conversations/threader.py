@@ -36,7 +36,7 @@ from inbox.channels.documents import Channel
 from inbox.conversations import tickets as ticket_service
 from inbox.conversations.documents import Message, PendingStatus, Ticket, TicketStatus
 from inbox.conversations.views import message_view, ticket_view
-from inbox.crm import customers as customer_service
+from inbox.crm import sightings
 from inbox.crm.customer_documents import Customer
 from inbox.crm.customer_views import customer_view
 from inbox.document_base import utcnow
@@ -237,10 +237,10 @@ async def _customers_of(
     upserting message by message would end with: name, lastMessage, lastMessageAt), all
     conversations together. Customers seen for the first time are added to `new_customers`."""
     keys = list(conversations)
-    sightings = [_sighting(_newest(batch, conversations[key])) for key in keys]
+    seen = [_sighting(_newest(batch, conversations[key])) for key in keys]
     customers: dict[tuple[str, str], Customer] = {}
     for key, (customer, created) in zip(
-        keys, await customer_service.for_identities(sightings, caches=caches), strict=True
+        keys, await sightings.for_identities(seen, caches=caches), strict=True
     ):
         customers[key] = customer
         if created:
@@ -413,10 +413,10 @@ def public_message(message: Message) -> dict[str, Any]:
     return message_view(message).dump()
 
 
-def _sighting(item: Incoming) -> customer_service.Sighting:
+def _sighting(item: Incoming) -> sightings.Sighting:
     """Who the conversation is with, as this message shows them."""
     msg, channel = item.message, item.channel
-    return customer_service.Sighting(
+    return sightings.Sighting(
         channel.org_id,
         channel.type,
         msg.thread_id,

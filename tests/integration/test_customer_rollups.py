@@ -11,8 +11,7 @@ from typing import Any
 
 from connectors.base import ChannelType
 from inbox.caches import Caches
-from inbox.crm import customer_rollups
-from inbox.crm import customers as customer_service
+from inbox.crm import customer_rollups, sightings
 from inbox.crm.customer_documents import Customer
 from inbox.document_base import utcnow
 from tests.fakes import payloads as p
@@ -158,8 +157,8 @@ async def test_a_batch_of_first_sightings_makes_and_counts_each_customer_once(
     at = utcnow()
     senders = [f"4915{uuid.uuid4().int % 10**9:09d}" for _ in range(5)]
 
-    def seen(wa_id: str, channel: str) -> customer_service.Sighting:
-        return customer_service.Sighting(
+    def seen(wa_id: str, channel: str) -> sightings.Sighting:
+        return sightings.Sighting(
             admin.org_id,
             ChannelType.WHATSAPP,
             wa_id,
@@ -172,8 +171,8 @@ async def test_a_batch_of_first_sightings_makes_and_counts_each_customer_once(
     batch = [seen(s, "channel-a") for s in senders] + [seen(senders[0], "channel-b")]
     other = [seen(s, "channel-c") for s in senders[3:]]
     first, second = await asyncio.gather(
-        customer_service.for_identities(batch, caches=caches),
-        customer_service.for_identities(other, caches=caches),
+        sightings.for_identities(batch, caches=caches),
+        sightings.for_identities(other, caches=caches),
     )
 
     assert len(first) == len(batch) and len(second) == len(other)
@@ -187,6 +186,6 @@ async def test_a_batch_of_first_sightings_makes_and_counts_each_customer_once(
     assert stored["lastMessage"] == "$5 off? {x}"
     assert stored["name"] == f"${senders[0][-4:]} Shopper"
 
-    again = await customer_service.for_identities(batch[:2], caches=caches)
+    again = await sightings.for_identities(batch[:2], caches=caches)
     assert [created for _, created in again] == [False, False]
     assert (await assert_counts_match(admin))["customers"] == 1 + len(senders)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -55,3 +56,20 @@ def test_no_module_imports_itself_through_others() -> None:
         if graph.find_shortest_chain(importer=imported, imported=m) is not None
     )
     assert cyclic == []
+
+
+def test_files_named_in_code_and_docs_exist() -> None:
+    """A docstring, comment or doc that names a file of ours names one that is there."""
+    named = re.compile(
+        r"\b((?:app|adapters|inbox|web|streams|connectors|tests|bench|docs)/[\w/.-]+\.(?:py|md))\b"
+    )
+    sources = [p for package in PACKAGES for p in (ROOT / package).rglob("*.py")]
+    sources += [ROOT / "README.md", *(ROOT / "docs").glob("*.md"), *(ROOT / "bench").glob("*")]
+    missing = sorted(
+        f"{source.relative_to(ROOT)}: {path}"
+        for source in sources
+        if source.suffix in {".py", ".md"}
+        for path in named.findall(source.read_text())
+        if not (ROOT / path).exists()
+    )
+    assert missing == []

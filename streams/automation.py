@@ -30,7 +30,7 @@ from inbox.automation.documents import AutomationExecution
 from inbox.document_base import utcnow
 from inbox.ports import Deps
 from streams.context import WorkerContext
-from streams.runtime import retrying, sweeper_lock
+from streams.runtime import consume_batch, sweeper_lock
 
 log = logging.getLogger(__name__)
 
@@ -112,18 +112,16 @@ def register(app: faust.App, ctx: WorkerContext) -> None:
     async def trigger_automations(stream: faust.StreamT) -> None:
         deps = await ctx.deps()
         async for batch in stream.take(200, within=0.05):
-            records = list(batch)
-            try:
-                # Nothing else would bring these events back: wait an outage out, however
-                # long (executions stored in a first try are not stored twice).
-                await retrying(
-                    lambda r=records: trigger_batch(deps, cache, runner, r),
-                    attempts=None,
-                    max_delay=10.0,
-                    what="automation triggers",
-                )
-            except Exception:  # noqa: BLE001 - a bad batch must not stop the stream
-                log.exception("automation triggers of a batch not recorded")
+            # Nothing else would bring these events back: wait an outage out, however long;
+            # a batch that fails otherwise is applied event by event, so one bad event costs
+            # only itself (executions stored in a first try are not stored twice).
+            await consume_batch(
+                list(batch),
+                lambda records: trigger_batch(deps, cache, runner, records),
+                attempts=None,
+                max_delay=10.0,
+                what="automation trigger events",
+            )
 
     @app.timer(interval=min(1.0, max(0.1, unit / 2)))
     async def run_due_automations() -> None:

@@ -36,7 +36,7 @@ from inbox.document_base import utcnow
 from inbox.hooks import service as hooks_service
 from inbox.hooks.documents import OutboundDelivery, OutboundWebhook
 from streams.context import WorkerContext
-from streams.runtime import retrying
+from streams.runtime import consume_batch, retrying
 
 log = logging.getLogger(__name__)
 
@@ -284,18 +284,16 @@ def register(app: faust.App, ctx: WorkerContext) -> None:
     async def record_deliveries(stream: faust.StreamT) -> None:
         await ctx.deps()
         async for batch in stream.take(200, within=0.05):
-            records = list(batch)
-            try:
-                # Nothing else would bring these events' deliveries back: wait an outage
-                # out, however long (events seen in a first try are not recorded twice).
-                await retrying(
-                    lambda r=records: record_batch(settings, cache, sender, r),
-                    attempts=None,
-                    max_delay=10.0,
-                    what="webhook deliveries",
-                )
-            except Exception:  # noqa: BLE001 - a bad batch must not stop the stream
-                log.exception("webhook deliveries of a batch not recorded")
+            # Nothing else would bring these events' deliveries back: wait an outage out,
+            # however long; a batch that fails otherwise is recorded event by event, so one
+            # bad event costs only itself (events seen in a first try are not recorded twice).
+            await consume_batch(
+                list(batch),
+                lambda records: record_batch(settings, cache, sender, records),
+                attempts=None,
+                max_delay=10.0,
+                what="webhook delivery events",
+            )
 
     @app.timer(interval=poll_interval(settings))
     async def retry_due_webhooks() -> None:

@@ -36,6 +36,13 @@ from inbox.automation.documents import (
     TriggerType,
 )
 from inbox.automation.template_variables import template_variables
+from inbox.automation.views import (
+    AutomationLogView,
+    AutomationRuleCreatedView,
+    AutomationRuleView,
+    automation_log_view,
+    automation_rule_view,
+)
 from inbox.channels.documents import Channel
 from inbox.commerce.documents import OrderStatus
 from inbox.crm import segments as segment_service
@@ -263,6 +270,11 @@ async def get(org_id: str, rule_id: str) -> AutomationRule:
     return await get_in_org(AutomationRule, org_id, rule_id, "Automation rule")
 
 
+async def detail(org_id: str, rule_id: str) -> AutomationRuleView:
+    """The rule as the API shows it (never its signing secret)."""
+    return automation_rule_view(await get(org_id, rule_id))
+
+
 async def list_rules(
     org_id: str,
     skip: int,
@@ -270,7 +282,7 @@ async def list_rules(
     *,
     is_active: bool | None = None,
     trigger_type: str | None = None,
-) -> tuple[list[AutomationRule], int]:
+) -> tuple[list[AutomationRuleView], int]:
     query: dict[str, Any] = {"orgId": org_id}
     if is_active is not None:
         query["isActive"] = is_active
@@ -293,7 +305,7 @@ async def list_rules(
         .limit(limit)
         .to_list()
     )
-    return page, total
+    return [automation_rule_view(r) for r in page], total
 
 
 def _summary(rule: AutomationRule) -> dict[str, Any]:
@@ -310,7 +322,10 @@ def generate_secret() -> str:
     return "autosec_" + secrets.token_urlsafe(32)
 
 
-async def create(user: User, rule: RuleInput, signing_secret: str | None = None) -> AutomationRule:
+async def create(
+    user: User, rule: RuleInput, signing_secret: str | None = None
+) -> AutomationRuleCreatedView:
+    """The new rule with its `signingSecret` (generated unless given), shown this once."""
     trigger, actions = await _check(user.org_id, rule)
     doc = AutomationRule(
         org_id=user.org_id,
@@ -328,7 +343,9 @@ async def create(user: User, rule: RuleInput, signing_secret: str | None = None)
     )
     await doc.insert()
     await audit.record(user, "automation.create", "automation_rule", doc.id, _summary(doc))
-    return doc
+    return AutomationRuleCreatedView(
+        **automation_rule_view(doc).model_dump(), signing_secret=doc.signing_secret
+    )
 
 
 _UNSET: Any = object()
@@ -348,7 +365,7 @@ async def update(
     delay_minutes: int | None = None,
     is_active: bool | None = None,
     signing_secret: str | None = None,
-) -> AutomationRule:
+) -> AutomationRuleView:
     """Change what is given (the whole rule is checked again); `description=None` and
     `segment_id=None` clear them."""
     rule = await get(user.org_id, rule_id)
@@ -397,7 +414,7 @@ async def update(
         rule.id,
         {"name": updated.name, "changed": changed},
     )
-    return updated
+    return automation_rule_view(updated)
 
 
 def _stored(rule: AutomationRule) -> dict[str, Any]:
@@ -412,7 +429,7 @@ def _trigger_input(trigger: AutomationTrigger) -> dict[str, Any]:
     }
 
 
-async def toggle(user: User, rule_id: str) -> AutomationRule:
+async def toggle(user: User, rule_id: str) -> AutomationRuleView:
     """Switch a rule on or off (one atomic flip, so two toggles cancel out)."""
     rule = await get(user.org_id, rule_id)
     await AutomationRule.get_pymongo_collection().update_one(
@@ -427,7 +444,7 @@ async def toggle(user: User, rule_id: str) -> AutomationRule:
         rule.id,
         {"name": updated.name, "isActive": updated.is_active},
     )
-    return updated
+    return automation_rule_view(updated)
 
 
 async def delete(user: User, rule_id: str) -> None:
@@ -452,7 +469,7 @@ async def list_logs(
     status: AutomationLogStatus | None = None,
     start: datetime | None = None,
     end: datetime | None = None,
-) -> tuple[list[AutomationLog], int]:
+) -> tuple[list[AutomationLogView], int]:
     rule = await get(org_id, rule_id)
     query: dict[str, Any] = {"orgId": org_id, "ruleId": rule.id}
     if status is not None:
@@ -472,7 +489,7 @@ async def list_logs(
         .limit(limit)
         .to_list()
     )
-    return page, total
+    return [automation_log_view(e) for e in page], total
 
 
 def keyword_pattern(keyword: str) -> re.Pattern[str]:

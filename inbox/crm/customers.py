@@ -27,7 +27,12 @@ from inbox.conversations.documents import Message, Ticket, TicketStatus
 from inbox.conversations.views import TicketView
 from inbox.crm import customer_rollups, identities
 from inbox.crm.customer_documents import Customer, CustomerStatus
-from inbox.crm.customer_views import CustomerDashboardView, PlatformCountsView, customer_view
+from inbox.crm.customer_views import (
+    CustomerDashboardView,
+    CustomerView,
+    PlatformCountsView,
+    customer_view,
+)
 from inbox.crm.views import CustomerDetailView
 from inbox.document_base import utcnow
 from inbox.errors import Conflict, NotFound, ValidationFailed
@@ -77,7 +82,7 @@ def _query(org_id: str, filters: CustomerFilters) -> dict[str, Any]:
 
 async def list_customers(
     org_id: str, filters: CustomerFilters, skip: int, limit: int
-) -> tuple[list[Customer], int]:
+) -> tuple[list[CustomerView], int]:
     found = Customer.find(_query(org_id, filters))
     total = await found.count()
     order = filters.sort_order or ("asc" if filters.sort_by == "name" else "desc")
@@ -88,7 +93,7 @@ async def list_customers(
         sort.append(("createdAt", direction))
     sort.append(("_id", 1))
     page = await found.sort(sort).skip(skip).limit(limit).to_list()
-    return page, total
+    return [customer_view(c) for c in page], total
 
 
 async def get(org_id: str, customer_id: str) -> Customer:
@@ -153,7 +158,7 @@ def _tags(tags: list[str]) -> list[str]:
 
 async def create(
     publisher: EventPublisher, actor: User, fields: CustomerFields, *, caches: Caches
-) -> Customer:
+) -> CustomerView:
     if not fields.name or not fields.name.strip():
         raise ValidationFailed("A customer needs a name", details={"name": "required"})
     email, phone = _normalised_contacts(fields)
@@ -187,10 +192,9 @@ async def create(
         )
         raise
     await audit.record(actor, "customer.create", "customer", customer.id, _summary(customer))
-    await publisher.publish(
-        customer.org_id, events.CUSTOMER_CREATED, customer_view(customer).dump()
-    )
-    return customer
+    view = customer_view(customer)
+    await publisher.publish(customer.org_id, events.CUSTOMER_CREATED, view.dump())
+    return view
 
 
 async def update(
@@ -201,7 +205,7 @@ async def update(
     given: set[str],
     *,
     caches: Caches,
-) -> Customer:
+) -> CustomerView:
     """Change the fields named in `given` (None there clears e-mail, phone, notes ...)."""
     customer = await get(actor.org_id, customer_id)
     if "name" in given and not (fields.name or "").strip():
@@ -240,10 +244,9 @@ async def update(
     await audit.record(
         actor, "customer.update", "customer", customer.id, {"fields": sorted(changes)}
     )
-    await publisher.publish(
-        customer.org_id, events.CUSTOMER_UPDATED, customer_view(customer).dump()
-    )
-    return customer
+    view = customer_view(customer)
+    await publisher.publish(customer.org_id, events.CUSTOMER_UPDATED, view.dump())
+    return view
 
 
 async def delete(
@@ -312,7 +315,7 @@ async def delete(
 
 async def merge(
     publisher: EventPublisher, actor: User, customer_id: str, other_id: str
-) -> Customer:
+) -> CustomerView:
     """Fold `other` into the customer: identities, tickets, orders and totals move over,
     blanks are filled from the other, and the other is deleted. One transaction."""
     customer = await get(actor.org_id, customer_id)
@@ -409,8 +412,9 @@ async def merge(
     await publisher.publish(
         actor.org_id, events.CUSTOMER_DELETED, {"id": other.id, "mergedInto": customer.id}
     )
-    await publisher.publish(actor.org_id, events.CUSTOMER_UPDATED, customer_view(merged).dump())
-    return merged
+    view = customer_view(merged)
+    await publisher.publish(actor.org_id, events.CUSTOMER_UPDATED, view.dump())
+    return view
 
 
 def _camel(name: str) -> str:

@@ -43,7 +43,9 @@ from connectors.base import ChannelType
 from inbox.accounts.documents import User
 from inbox.audit import service as audit
 from inbox.crm.customer_documents import Customer, CustomerStatus
+from inbox.crm.customer_views import CustomerView, customer_view
 from inbox.crm.documents import Segment, SegmentCondition, SegmentMatch
+from inbox.crm.segment_views import SegmentPreviewView, SegmentView, segment_view
 from inbox.document_base import utcnow
 from inbox.errors import Conflict, ValidationFailed
 from inbox.queries import get_in_org
@@ -311,14 +313,14 @@ async def segment_filter(org_id: str, segment_id: str) -> dict[str, Any]:
 
 async def list_segments(
     org_id: str, skip: int, limit: int, search: str | None = None
-) -> tuple[list[Segment], int]:
+) -> tuple[list[SegmentView], int]:
     query: dict[str, Any] = {"orgId": org_id}
     if search:
         query["name"] = {"$regex": re.escape(search), "$options": "i"}
     found = Segment.find(query)
     total = await found.count()
     page = await found.sort(-Segment.created_at, +Segment.id).skip(skip).limit(limit).to_list()
-    return page, total
+    return [segment_view(s) for s in page], total
 
 
 async def count_matching(query: dict[str, Any]) -> int:
@@ -348,6 +350,11 @@ async def refresh_count(segment: Segment) -> Segment:
     return segment
 
 
+async def detail(org_id: str, segment_id: str) -> SegmentView:
+    """The segment as its own GET shows it: counted again now."""
+    return segment_view(await refresh_count(await get(org_id, segment_id)))
+
+
 def _name_taken(name: str) -> Conflict:
     return Conflict(
         "A segment with this name already exists",
@@ -370,7 +377,7 @@ async def create(
     conditions: Sequence[SegmentCondition | Mapping[str, Any]],
     match: SegmentMatch | str = SegmentMatch.ALL,
     description: str | None = None,
-) -> Segment:
+) -> SegmentView:
     query = customer_filter(user.org_id, conditions, match)  # 400 before anything is stored
     segment = Segment(
         org_id=user.org_id,
@@ -393,7 +400,7 @@ async def create(
         segment.id,
         {"name": name, "conditions": len(segment.conditions), "match": segment.match.value},
     )
-    return segment
+    return segment_view(segment)
 
 
 _UNSET: Any = object()
@@ -407,7 +414,7 @@ async def update(
     description: str | None = _UNSET,
     conditions: Sequence[SegmentCondition | Mapping[str, Any]] | None = None,
     match: SegmentMatch | str | None = None,
-) -> Segment:
+) -> SegmentView:
     """Change what is given; `description=None` clears it (leave it out to keep it)."""
     segment = await get(user.org_id, segment_id)
     new_conditions = _conditions(conditions) if conditions is not None else segment.conditions
@@ -427,7 +434,7 @@ async def update(
         segment.match = new_match
         changed.append("match")
     if not changed:
-        return segment
+        return segment_view(segment)
     segment.updated_at = utcnow()
     if {"conditions", "match"} & set(changed):
         segment.customer_count, segment.counted_at = await count_matching(query), utcnow()
@@ -438,7 +445,7 @@ async def update(
     await audit.record(
         user, "segment.update", "segment", segment.id, {"name": segment.name, "changed": changed}
     )
-    return segment
+    return segment_view(segment)
 
 
 async def delete(user: User, segment_id: str) -> None:
@@ -449,7 +456,7 @@ async def delete(user: User, segment_id: str) -> None:
 
 async def customers_of(
     org_id: str, segment_id: str, skip: int, limit: int
-) -> tuple[Segment, list[Customer], int]:
+) -> tuple[list[CustomerView], int]:
     """A page of the segment's customers now (newest first), and their number, which also
     refreshes the segment's cached `customerCount`."""
     segment = await get(org_id, segment_id)
@@ -458,7 +465,7 @@ async def customers_of(
     )
     if total != segment.customer_count:
         await _store_count(segment, total)
-    return segment, page, total
+    return [customer_view(c) for c in page], total
 
 
 async def preview(
@@ -466,6 +473,7 @@ async def preview(
     conditions: Sequence[SegmentCondition | Mapping[str, Any]],
     match: SegmentMatch | str,
     limit: int,
-) -> tuple[list[Customer], int]:
+) -> SegmentPreviewView:
     """Who unsaved conditions would select: the first `limit` (newest first) and the count."""
-    return await matching_page(customer_filter(org_id, conditions, match), 0, limit)
+    found, total = await matching_page(customer_filter(org_id, conditions, match), 0, limit)
+    return SegmentPreviewView(count=total, customers=[customer_view(c) for c in found])

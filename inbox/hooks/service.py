@@ -42,6 +42,16 @@ from inbox.hooks.documents import (
     OutboundDelivery,
     OutboundWebhook,
 )
+from inbox.hooks.views import (
+    OutboundWebhookCreatedView,
+    OutboundWebhookView,
+    WebhookDeliveryDetailView,
+    WebhookDeliveryView,
+    WebhookEventsView,
+    outbound_webhook_view,
+    webhook_delivery_detail_view,
+    webhook_delivery_view,
+)
 from inbox.queries import duplicate_positions, find_one_and_update, get_in_org
 
 ALL_EVENTS = "*"
@@ -65,6 +75,11 @@ def subscribable_events() -> list[str]:
         if key.isupper() and isinstance(value, str) and "." in value
     }
     return sorted(names - _NOT_SUBSCRIBABLE)
+
+
+def subscribable() -> WebhookEventsView:
+    """`subscribable_events()` as the API lists them."""
+    return WebhookEventsView(events=subscribable_events())
 
 
 # -- validation and the wire format ----------------------------------------------------------
@@ -165,7 +180,9 @@ def wants(hook: OutboundWebhook, event: str) -> bool:
 # -- subscriptions (web) ---------------------------------------------------------------------
 
 
-async def list_webhooks(org_id: str, skip: int, limit: int) -> tuple[list[OutboundWebhook], int]:
+async def list_webhooks(
+    org_id: str, skip: int, limit: int
+) -> tuple[list[OutboundWebhookView], int]:
     found = OutboundWebhook.find(OutboundWebhook.org_id == org_id)
     total = await found.count()
     hooks = (
@@ -174,11 +191,16 @@ async def list_webhooks(org_id: str, skip: int, limit: int) -> tuple[list[Outbou
         .limit(limit)
         .to_list()
     )
-    return hooks, total
+    return [outbound_webhook_view(h) for h in hooks], total
 
 
 async def get(org_id: str, webhook_id: str) -> OutboundWebhook:
     return await get_in_org(OutboundWebhook, org_id, webhook_id, "Webhook")
+
+
+async def detail(org_id: str, webhook_id: str) -> OutboundWebhookView:
+    """The subscription as the API shows it (never its secret)."""
+    return outbound_webhook_view(await get(org_id, webhook_id))
 
 
 def _summary(hook: OutboundWebhook) -> dict[str, Any]:
@@ -195,7 +217,7 @@ async def create(
     secret: str | None = None,
     description: str | None = None,
     is_active: bool = True,
-) -> OutboundWebhook:
+) -> OutboundWebhookCreatedView:
     """The new subscription; its `secret` (generated unless given) is for this response only."""
     hook = OutboundWebhook(
         org_id=user.org_id,
@@ -216,7 +238,9 @@ async def create(
         )
     await hook.insert()
     await audit.record(user, "webhook.create", "webhook", hook.id, _summary(hook))
-    return hook
+    return OutboundWebhookCreatedView(
+        **outbound_webhook_view(hook).model_dump(), secret=hook.secret
+    )
 
 
 async def update(
@@ -228,7 +252,7 @@ async def update(
     secret: str | None = _UNSET,
     description: str | None = _UNSET,
     is_active: bool = _UNSET,
-) -> OutboundWebhook:
+) -> OutboundWebhookView:
     """Changes what is given. A new `secret` signs every attempt from now on, retries of
     older events included."""
     hook = await get(user.org_id, webhook_id)
@@ -251,13 +275,13 @@ async def update(
         hook.is_active = is_active
         changed.append("isActive")
     if not changed:
-        return hook
+        return outbound_webhook_view(hook)
     hook.updated_at = utcnow()
     await hook.save()
     await audit.record(
         user, "webhook.update", "webhook", hook.id, {**_summary(hook), "changed": changed}
     )
-    return hook
+    return outbound_webhook_view(hook)
 
 
 async def delete(user: User, webhook_id: str) -> None:
@@ -279,7 +303,7 @@ async def list_deliveries(
     skip: int,
     limit: int,
     status: HookDeliveryStatus | None = None,
-) -> tuple[list[OutboundDelivery], int]:
+) -> tuple[list[WebhookDeliveryView], int]:
     await get(org_id, webhook_id)
     query: dict[str, Any] = {"orgId": org_id, "webhookId": webhook_id}
     if status is not None:
@@ -292,7 +316,7 @@ async def list_deliveries(
         .limit(limit)
         .to_list()
     )
-    return page, total
+    return [webhook_delivery_view(d) for d in page], total
 
 
 async def get_delivery(org_id: str, webhook_id: str, delivery_id: str) -> OutboundDelivery:
@@ -300,6 +324,13 @@ async def get_delivery(org_id: str, webhook_id: str, delivery_id: str) -> Outbou
     if delivery is None or (delivery.org_id, delivery.webhook_id) != (org_id, webhook_id):
         raise NotFound("Delivery not found")
     return delivery
+
+
+async def delivery_detail(
+    org_id: str, webhook_id: str, delivery_id: str
+) -> WebhookDeliveryDetailView:
+    """One delivery with its body and every attempt logged."""
+    return webhook_delivery_detail_view(await get_delivery(org_id, webhook_id, delivery_id))
 
 
 def _manual(
@@ -325,7 +356,7 @@ def _manual(
 
 async def redeliver(
     settings: Settings, user: User, webhook_id: str, delivery_id: str
-) -> OutboundDelivery:
+) -> WebhookDeliveryView:
     """A new delivery of the same body (same event id and timestamp), with its own id and
     attempts, sent by the worker within a second; the original stays in the log as it was."""
     hook = await get(user.org_id, webhook_id)
@@ -342,10 +373,10 @@ async def redeliver(
         hook.id,
         {"deliveryId": original.id, "event": original.event, "newDeliveryId": again.id},
     )
-    return again
+    return webhook_delivery_view(again)
 
 
-async def send_test(settings: Settings, user: User, webhook_id: str) -> OutboundDelivery:
+async def send_test(settings: Settings, user: User, webhook_id: str) -> WebhookDeliveryView:
     """A `webhook.test` event to this subscription alone, whatever events it subscribes to."""
     hook = await get(user.org_id, webhook_id)
     event_id = new_id()
@@ -360,7 +391,7 @@ async def send_test(settings: Settings, user: User, webhook_id: str) -> Outbound
     await audit.record(
         user, "webhook.test", "webhook", hook.id, {"deliveryId": delivery.id, **_summary(hook)}
     )
-    return delivery
+    return webhook_delivery_view(delivery)
 
 
 # -- delivering (worker) ---------------------------------------------------------------------

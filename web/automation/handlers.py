@@ -13,8 +13,6 @@ from inbox.automation.views import (
     AutomationLogView,
     AutomationRuleCreatedView,
     AutomationRuleView,
-    automation_log_view,
-    automation_rule_view,
 )
 from web.automation.schemas import LogsQuery, RuleBody, RulesQuery, RuleUpdateBody, TriggerBody
 from web.endpoints import Call, Paged, Routes
@@ -59,14 +57,15 @@ def _trigger(body: TriggerBody) -> dict[str, Any]:
     list_response=True,
 )
 async def list_rules(call: Call[None, RulesQuery]) -> Paged:
-    found, total = await automation_service.list_rules(
-        call.org_id,
-        call.page.skip,
-        call.page.limit,
-        is_active=call.query.is_active,
-        trigger_type=call.query.trigger_type,
+    return Paged(
+        *await automation_service.list_rules(
+            call.org_id,
+            call.page.skip,
+            call.page.limit,
+            is_active=call.query.is_active,
+            trigger_type=call.query.trigger_type,
+        )
     )
-    return Paged([automation_rule_view(r) for r in found], total)
 
 
 @routes.post(
@@ -81,7 +80,7 @@ async def list_rules(call: Call[None, RulesQuery]) -> Paged:
 )
 async def create(call: Call[RuleBody, None]) -> AutomationRuleCreatedView:
     body = call.body
-    rule = await automation_service.create(
+    return await automation_service.create(
         call.user,
         automation_service.RuleInput(
             name=body.name,
@@ -96,9 +95,6 @@ async def create(call: Call[RuleBody, None]) -> AutomationRuleCreatedView:
         ),
         signing_secret=body.signing_secret,
     )
-    return AutomationRuleCreatedView(
-        **automation_rule_view(rule).model_dump(), signing_secret=rule.signing_secret
-    )
 
 
 @routes.get(
@@ -108,8 +104,7 @@ async def create(call: Call[RuleBody, None]) -> AutomationRuleCreatedView:
     response=AutomationRuleView,
 )
 async def get(call: Call[None, None]) -> AutomationRuleView:
-    rule = await automation_service.get(call.org_id, call.path("ruleId"))
-    return automation_rule_view(rule)
+    return await automation_service.detail(call.org_id, call.path("ruleId"))
 
 
 @routes.put(
@@ -130,7 +125,7 @@ async def update(call: Call[RuleUpdateBody, None]) -> AutomationRuleView:
         changes["description"] = body.description
     if "segment_id" in given:
         changes["segment_id"] = body.segment_id
-    rule = await automation_service.update(
+    return await automation_service.update(
         call.user,
         call.path("ruleId"),
         name=body.name,
@@ -145,7 +140,6 @@ async def update(call: Call[RuleUpdateBody, None]) -> AutomationRuleView:
         signing_secret=body.signing_secret,
         **changes,
     )
-    return automation_rule_view(rule)
 
 
 @routes.delete(
@@ -171,8 +165,7 @@ async def delete(call: Call[None, None]) -> Ok:
     response=AutomationRuleView,
 )
 async def toggle(call: Call[None, None]) -> AutomationRuleView:
-    rule = await automation_service.toggle(call.user, call.path("ruleId"))
-    return automation_rule_view(rule)
+    return await automation_service.toggle(call.user, call.path("ruleId"))
 
 
 @routes.get(
@@ -188,13 +181,14 @@ async def toggle(call: Call[None, None]) -> AutomationRuleView:
 )
 async def logs(call: Call[None, LogsQuery]) -> Paged:
     q = call.query
-    found, total = await automation_service.list_logs(
-        call.org_id,
-        call.path("ruleId"),
-        call.page.skip,
-        call.page.limit,
-        status=q.status,
-        start=q.start_date,
-        end=q.end_date,
+    return Paged(
+        *await automation_service.list_logs(
+            call.org_id,
+            call.path("ruleId"),
+            call.page.skip,
+            call.page.limit,
+            status=q.status,
+            start=q.start_date,
+            end=q.end_date,
+        )
     )
-    return Paged([automation_log_view(e) for e in found], total)

@@ -6,12 +6,7 @@ from __future__ import annotations
 from inbox.accounts.documents import Role
 from inbox.conversations.views import TicketView
 from inbox.crm import customers as customer_service
-from inbox.crm.customer_views import (
-    CustomerDashboardView,
-    CustomerView,
-    PlatformCountsView,
-    customer_view,
-)
+from inbox.crm.customer_views import CustomerDashboardView, CustomerView, PlatformCountsView
 from inbox.crm.views import CustomerDetailView
 from web.crm.schemas import CustomerCreateBody, CustomerMergeBody, CustomerQuery, CustomerUpdateBody
 from web.endpoints import Call, Paged, Routes
@@ -41,21 +36,22 @@ def _fields(body: CustomerCreateBody | CustomerUpdateBody) -> customer_service.C
 )
 async def list_customers(call: Call[None, CustomerQuery]) -> Paged:
     q = call.query
-    found, total = await customer_service.list_customers(
-        call.org_id,
-        customer_service.CustomerFilters(
-            platform=q.platform,
-            search=q.search,
-            orders=q.filter,
-            status=q.status,
-            tag=q.tag,
-            sort_by=q.sort_by,
-            sort_order=q.sort_order,
-        ),
-        call.page.skip,
-        call.page.limit,
+    return Paged(
+        *await customer_service.list_customers(
+            call.org_id,
+            customer_service.CustomerFilters(
+                platform=q.platform,
+                search=q.search,
+                orders=q.filter,
+                status=q.status,
+                tag=q.tag,
+                sort_by=q.sort_by,
+                sort_order=q.sort_order,
+            ),
+            call.page.skip,
+            call.page.limit,
+        )
     )
-    return Paged([customer_view(c) for c in found], total)
 
 
 @routes.get(
@@ -93,10 +89,9 @@ async def dashboard(call: Call[None, None]) -> CustomerDashboardView:
     errors=[409],
 )
 async def create(call: Call[CustomerCreateBody, None]) -> CustomerView:
-    customer = await customer_service.create(
+    return await customer_service.create(
         call.deps.events, call.user, _fields(call.body), caches=call.deps.caches
     )
-    return customer_view(customer)
 
 
 @routes.get(
@@ -121,7 +116,7 @@ async def get(call: Call[None, None]) -> CustomerDetailView:
     errors=[409],
 )
 async def update(call: Call[CustomerUpdateBody, None]) -> CustomerView:
-    customer = await customer_service.update(
+    return await customer_service.update(
         call.deps.events,
         call.user,
         call.path("customerId"),
@@ -129,7 +124,6 @@ async def update(call: Call[CustomerUpdateBody, None]) -> CustomerView:
         set(call.body.model_fields_set),
         caches=call.deps.caches,
     )
-    return customer_view(customer)
 
 
 @routes.delete(
@@ -159,14 +153,15 @@ async def delete(call: Call[None, None]) -> Ok:
     list_response=True,
 )
 async def tickets(call: Call[None, None]) -> Paged:
-    found, total = await customer_service.tickets_of(
-        call.org_id,
-        call.path("customerId"),
-        call.page.skip,
-        call.page.limit,
-        caches=call.deps.caches,
+    return Paged(
+        *await customer_service.tickets_of(
+            call.org_id,
+            call.path("customerId"),
+            call.page.skip,
+            call.page.limit,
+            caches=call.deps.caches,
+        )
     )
-    return Paged(found, total)
 
 
 @routes.post(
@@ -181,7 +176,6 @@ async def tickets(call: Call[None, None]) -> Paged:
     response=CustomerView,
 )
 async def merge(call: Call[CustomerMergeBody, None]) -> CustomerView:
-    customer = await customer_service.merge(
+    return await customer_service.merge(
         call.deps.events, call.user, call.path("customerId"), call.body.other_id
     )
-    return customer_view(customer)

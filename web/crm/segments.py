@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from inbox.accounts.documents import Role
 from inbox.crm import segments as segment_service
-from inbox.crm.customer_views import CustomerView, customer_view
-from inbox.crm.segment_views import SegmentPreviewView, SegmentView, segment_view
+from inbox.crm.customer_views import CustomerView
+from inbox.crm.segment_views import SegmentPreviewView, SegmentView
 from web.crm.segment_schemas import (
     SegmentBody,
     SegmentPreviewBody,
@@ -38,10 +38,11 @@ _CONDITIONS_400 = (
     list_response=True,
 )
 async def list_segments(call: Call[None, SegmentQuery]) -> Paged:
-    found, total = await segment_service.list_segments(
-        call.org_id, call.page.skip, call.page.limit, search=call.query.search
+    return Paged(
+        *await segment_service.list_segments(
+            call.org_id, call.page.skip, call.page.limit, search=call.query.search
+        )
     )
-    return Paged([segment_view(s) for s in found], total)
 
 
 @routes.post(
@@ -58,14 +59,13 @@ async def list_segments(call: Call[None, SegmentQuery]) -> Paged:
 )
 async def create(call: Call[SegmentBody, None]) -> SegmentView:
     body = call.body
-    segment = await segment_service.create(
+    return await segment_service.create(
         call.user,
         name=body.name,
         description=body.description,
         conditions=[c.model_dump() for c in body.conditions],
         match=body.match,
     )
-    return segment_view(segment)
 
 
 @routes.post(
@@ -78,13 +78,12 @@ async def create(call: Call[SegmentBody, None]) -> SegmentView:
     response=SegmentPreviewView,
 )
 async def preview(call: Call[SegmentPreviewBody, SegmentPreviewQuery]) -> SegmentPreviewView:
-    found, total = await segment_service.preview(
+    return await segment_service.preview(
         call.org_id,
         [c.model_dump() for c in call.body.conditions],
         call.body.match,
         call.query.limit,
     )
-    return SegmentPreviewView(count=total, customers=[customer_view(c) for c in found])
 
 
 @routes.get(
@@ -94,9 +93,7 @@ async def preview(call: Call[SegmentPreviewBody, SegmentPreviewQuery]) -> Segmen
     response=SegmentView,
 )
 async def get(call: Call[None, None]) -> SegmentView:
-    segment = await segment_service.get(call.org_id, call.path("segmentId"))
-    segment = await segment_service.refresh_count(segment)
-    return segment_view(segment)
+    return await segment_service.detail(call.org_id, call.path("segmentId"))
 
 
 @routes.put(
@@ -114,7 +111,7 @@ async def update(call: Call[SegmentUpdateBody, None]) -> SegmentView:
     changes: dict = {}
     if "description" in body.model_fields_set:
         changes["description"] = body.description
-    segment = await segment_service.update(
+    return await segment_service.update(
         call.user,
         call.path("segmentId"),
         name=body.name,
@@ -124,7 +121,6 @@ async def update(call: Call[SegmentUpdateBody, None]) -> SegmentView:
         match=body.match,
         **changes,
     )
-    return segment_view(segment)
 
 
 @routes.delete(
@@ -148,7 +144,8 @@ async def delete(call: Call[None, None]) -> Ok:
     list_response=True,
 )
 async def customers(call: Call[None, None]) -> Paged:
-    _, found, total = await segment_service.customers_of(
-        call.org_id, call.path("segmentId"), call.page.skip, call.page.limit
+    return Paged(
+        *await segment_service.customers_of(
+            call.org_id, call.path("segmentId"), call.page.skip, call.page.limit
+        )
     )
-    return Paged([customer_view(c) for c in found], total)

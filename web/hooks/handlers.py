@@ -10,9 +10,6 @@ from inbox.hooks.views import (
     WebhookDeliveryDetailView,
     WebhookDeliveryView,
     WebhookEventsView,
-    outbound_webhook_view,
-    webhook_delivery_detail_view,
-    webhook_delivery_view,
 )
 from web.endpoints import Call, Paged, Routes
 from web.hooks.schemas import DeliveryQuery, WebhookCreateBody, WebhookUpdateBody
@@ -40,8 +37,7 @@ _DELIVERY = (
     list_response=True,
 )
 async def list_webhooks(call: Call[None, None]) -> Paged:
-    found, total = await hooks_service.list_webhooks(call.org_id, call.page.skip, call.page.limit)
-    return Paged([outbound_webhook_view(h) for h in found], total)
+    return Paged(*await hooks_service.list_webhooks(call.org_id, call.page.skip, call.page.limit))
 
 
 @routes.post(
@@ -58,16 +54,13 @@ async def list_webhooks(call: Call[None, None]) -> Paged:
 )
 async def create(call: Call[WebhookCreateBody, None]) -> OutboundWebhookCreatedView:
     body = call.body
-    hook = await hooks_service.create(
+    return await hooks_service.create(
         call.user,
         url=body.url,
         events=body.events,
         secret=body.secret,
         description=body.description,
         is_active=body.is_active,
-    )
-    return OutboundWebhookCreatedView(
-        **outbound_webhook_view(hook).model_dump(), secret=hook.secret
     )
 
 
@@ -79,7 +72,7 @@ async def create(call: Call[WebhookCreateBody, None]) -> OutboundWebhookCreatedV
     response=WebhookEventsView,
 )
 async def events(call: Call[None, None]) -> WebhookEventsView:
-    return WebhookEventsView(events=hooks_service.subscribable_events())
+    return hooks_service.subscribable()
 
 
 @routes.get(
@@ -90,8 +83,7 @@ async def events(call: Call[None, None]) -> WebhookEventsView:
     response=OutboundWebhookView,
 )
 async def get(call: Call[None, None]) -> OutboundWebhookView:
-    hook = await hooks_service.get(call.org_id, call.path("webhookId"))
-    return outbound_webhook_view(hook)
+    return await hooks_service.detail(call.org_id, call.path("webhookId"))
 
 
 @routes.put(
@@ -105,8 +97,7 @@ async def get(call: Call[None, None]) -> OutboundWebhookView:
 )
 async def update(call: Call[WebhookUpdateBody, None]) -> OutboundWebhookView:
     given = {name: getattr(call.body, name) for name in call.body.model_fields_set}
-    hook = await hooks_service.update(call.user, call.path("webhookId"), **given)
-    return outbound_webhook_view(hook)
+    return await hooks_service.update(call.user, call.path("webhookId"), **given)
 
 
 @routes.delete(
@@ -133,8 +124,7 @@ async def delete(call: Call[None, None]) -> Ok:
     status=202,
 )
 async def test(call: Call[None, None]) -> WebhookDeliveryView:
-    delivery = await hooks_service.send_test(call.settings, call.user, call.path("webhookId"))
-    return webhook_delivery_view(delivery)
+    return await hooks_service.send_test(call.settings, call.user, call.path("webhookId"))
 
 
 @routes.get(
@@ -148,14 +138,15 @@ async def test(call: Call[None, None]) -> WebhookDeliveryView:
     list_response=True,
 )
 async def list_deliveries(call: Call[None, DeliveryQuery]) -> Paged:
-    found, total = await hooks_service.list_deliveries(
-        call.org_id,
-        call.path("webhookId"),
-        call.page.skip,
-        call.page.limit,
-        status=call.query.status,
+    return Paged(
+        *await hooks_service.list_deliveries(
+            call.org_id,
+            call.path("webhookId"),
+            call.page.skip,
+            call.page.limit,
+            status=call.query.status,
+        )
     )
-    return Paged([webhook_delivery_view(d) for d in found], total)
 
 
 @routes.get(
@@ -166,10 +157,9 @@ async def list_deliveries(call: Call[None, DeliveryQuery]) -> Paged:
     response=WebhookDeliveryDetailView,
 )
 async def get_delivery(call: Call[None, None]) -> WebhookDeliveryDetailView:
-    delivery = await hooks_service.get_delivery(
+    return await hooks_service.delivery_detail(
         call.org_id, call.path("webhookId"), call.path("deliveryId")
     )
-    return webhook_delivery_detail_view(delivery)
 
 
 @routes.post(
@@ -183,7 +173,6 @@ async def get_delivery(call: Call[None, None]) -> WebhookDeliveryDetailView:
     status=202,
 )
 async def redeliver(call: Call[None, None]) -> WebhookDeliveryView:
-    delivery = await hooks_service.redeliver(
+    return await hooks_service.redeliver(
         call.settings, call.user, call.path("webhookId"), call.path("deliveryId")
     )
-    return webhook_delivery_view(delivery)

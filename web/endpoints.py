@@ -6,8 +6,7 @@ who may call; the handler body only calls a service.
     @routes.get("/orgs/macros/{orgId}", "List the org's macros, by name", tags=["macros"],
                 query=MacroQuery, response=MacroView, list_response=True)
     async def list_macros(call: Call[None, MacroQuery]) -> Paged:
-        found, total = await macros.list_macros(call.org_id, call.page.skip, call.page.limit)
-        return Paged(await macros.views(found), total)
+        return Paged(*await macros.list_macros(call.org_id, call.page.skip, call.page.limit))
 
 The declaration parses the JSON body and the query string into their models (400 with field
 details otherwise), authenticates (`role=`; `auth=False` for public endpoints), reads

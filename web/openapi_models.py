@@ -1,7 +1,7 @@
-"""Shapes that handlers build as plain dicts, written down as models for `/openapi.json`.
+"""Answers given as plain dicts, written down as models for `/openapi.json`.
 
-Most handlers answer with a `View` from inbox/<area>/views.py and are documented with it directly.
-The few that assemble a dict (a session, health, an invite with its one-time token, ...)
+Most endpoints answer with a `View` from an area's views and are documented with it directly.
+The few answers that are dicts (a session, health, an invite with its one-time token, ...)
 are described here field for field; the schemathesis run (tests/integration/
 test_schemathesis.py) checks every real response against these schemas.
 """

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 from pymongo.errors import DuplicateKeyError
 
 from inbox import security
 from inbox.accounts.documents import Invite, Organisation, RefreshToken, Role, User
+from inbox.accounts.views import auth_user_view, user_view
 from inbox.config import Settings
 from inbox.document_base import new_id, utcnow
 from inbox.errors import Conflict, NotFound, Unauthorized
@@ -19,6 +21,15 @@ class Session:
     user: User
     access_token: str
     refresh_token: str
+
+
+def _shown(session: Session) -> dict[str, Any]:
+    """A new session as the API answers it: the user and both tokens."""
+    return {
+        "user": auth_user_view(session.user).dump(),
+        "accessToken": session.access_token,
+        "refreshToken": session.refresh_token,
+    }
 
 
 def normalise_email(email: str) -> str:
@@ -46,7 +57,8 @@ async def _issue(settings: Settings, user: User, family_id: str | None = None) -
 
 async def signup(
     settings: Settings, *, org_name: str, name: str, email: str, password: str
-) -> Session:
+) -> dict[str, Any]:
+    """A new organisation with its first ADMIN, signed in: the session as `_shown`."""
     email = normalise_email(email)
     if await User.find_one(User.email == email):
         raise Conflict("An account with this email already exists", code="EMAIL_TAKEN")
@@ -64,20 +76,22 @@ async def signup(
     except DuplicateKeyError as exc:
         raise Conflict("An account with this email already exists", code="EMAIL_TAKEN") from exc
     await org.insert()
-    return await _issue(settings, user)
+    return _shown(await _issue(settings, user))
 
 
-async def login(settings: Settings, *, email: str, password: str) -> Session:
+async def login(settings: Settings, *, email: str, password: str) -> dict[str, Any]:
+    """A new session as `_shown`."""
     user = await User.find_one(User.email == normalise_email(email))
     # Same answer for unknown email and wrong password: no account enumeration.
     if user is None or not await security.check_password(password, user.password_hash):
         raise Unauthorized("Invalid email or password", code="INVALID_CREDENTIALS")
     if not user.is_active:
         raise Unauthorized("This account is deactivated", code="USER_DEACTIVATED")
-    return await _issue(settings, user)
+    return _shown(await _issue(settings, user))
 
 
-async def refresh(settings: Settings, refresh_token: str) -> Session:
+async def refresh(settings: Settings, refresh_token: str) -> dict[str, str]:
+    """The new access token and the rotated refresh token (the one sent is now spent)."""
     stored = await RefreshToken.find_one(RefreshToken.token_hash == security.digest(refresh_token))
     if stored is None:
         raise Unauthorized("Invalid refresh token", code="INVALID_TOKEN")
@@ -99,7 +113,8 @@ async def refresh(settings: Settings, refresh_token: str) -> Session:
     user = await User.find_one(User.id == stored.user_id)
     if user is None or not user.is_active:
         raise Unauthorized("This account is deactivated", code="USER_DEACTIVATED")
-    return await _issue(settings, user, family_id=stored.family_id)
+    session = await _issue(settings, user, family_id=stored.family_id)
+    return {"accessToken": session.access_token, "refreshToken": session.refresh_token}
 
 
 async def logout(refresh_token: str) -> None:
@@ -115,7 +130,10 @@ async def revoke_all(user_id: str) -> None:
     )
 
 
-async def accept_invite(settings: Settings, *, token: str, name: str, password: str) -> Session:
+async def accept_invite(
+    settings: Settings, *, token: str, name: str, password: str
+) -> dict[str, Any]:
+    """The invited user, created and signed in: the session as `_shown`."""
     invite = await Invite.find_one(Invite.token_hash == security.digest(token))
     if invite is None:
         raise NotFound("Invite not found", code="INVITE_NOT_FOUND")
@@ -143,7 +161,7 @@ async def accept_invite(settings: Settings, *, token: str, name: str, password: 
             {"_id": invite.id}, {"$set": {"acceptedAt": None}}
         )
         raise Conflict("An account with this email already exists", code="EMAIL_TAKEN") from exc
-    return await _issue(settings, user)
+    return _shown(await _issue(settings, user))
 
 
 async def authenticate(settings: Settings, access_token: str) -> User:
@@ -156,3 +174,10 @@ async def authenticate(settings: Settings, access_token: str) -> User:
     if not user.is_active:
         raise Unauthorized("This account is deactivated", code="USER_DEACTIVATED")
     return user
+
+
+def me(user: User) -> dict[str, Any]:
+    """The caller's own user as /auth/me shows it: its view without `createdAt`."""
+    data = user_view(user).dump()
+    data.pop("createdAt", None)
+    return data

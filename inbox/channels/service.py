@@ -13,8 +13,10 @@ from inbox.accounts.documents import User
 from inbox.audit import service as audit
 from inbox.channels.cache import ChannelCache
 from inbox.channels.documents import Channel
+from inbox.channels.views import ChannelView, channel_view
 from inbox.config import Settings
 from inbox.crm.customer_documents import Customer
+from inbox.crm.customer_views import CustomerView, customer_view
 from inbox.document_base import utcnow
 from inbox.errors import NotFound, ValidationFailed
 from inbox.queries import get_in_org
@@ -56,26 +58,35 @@ def resolved_config(settings: Settings, channel: Channel) -> dict[str, Any]:
     return config
 
 
+def view(settings: Settings, channel: Channel) -> ChannelView:
+    """The channel as the API shows it: secrets masked, its webhook URL on `public_url`."""
+    return channel_view(channel, secret_fields(channel.type), settings.public_url)
+
+
 async def create(
+    settings: Settings,
     org_id: str,
     *,
     type: ChannelType,
     name: str,
     config: dict[str, Any],
     actor: User | None = None,
-) -> Channel:
+) -> ChannelView:
     channel = Channel(org_id=org_id, type=type, name=name, config=validate_config(type, config))
     await channel.insert()
     await audit.record(
         actor, "channel.create", "channel", channel.id, audit.channel_summary(channel)
     )
-    return channel
+    return view(settings, channel)
 
 
-async def list_channels(org_id: str, skip: int, limit: int) -> tuple[list[Channel], int]:
+async def list_channels(
+    settings: Settings, org_id: str, skip: int, limit: int
+) -> tuple[list[ChannelView], int]:
     query = Channel.find(Channel.org_id == org_id, Channel.deleted_at == None)  # noqa: E711
     total = await query.count()
-    return await query.sort(+Channel.created_at).skip(skip).limit(limit).to_list(), total
+    channels = await query.sort(+Channel.created_at).skip(skip).limit(limit).to_list()
+    return [view(settings, c) for c in channels], total
 
 
 async def get(org_id: str, channel_id: str) -> Channel:
@@ -87,6 +98,10 @@ async def get(org_id: str, channel_id: str) -> Channel:
     return channel
 
 
+async def detail(settings: Settings, org_id: str, channel_id: str) -> ChannelView:
+    return view(settings, await get(org_id, channel_id))
+
+
 async def get_for_webhook(channel_id: str) -> Channel:
     """Webhooks carry no org: the channel id in the URL is the only key."""
     channel = await Channel.find_one(Channel.id == channel_id, Channel.deleted_at == None)  # noqa: E711
@@ -96,6 +111,7 @@ async def get_for_webhook(channel_id: str) -> Channel:
 
 
 async def update(
+    settings: Settings,
     org_id: str,
     channel_id: str,
     *,
@@ -104,7 +120,7 @@ async def update(
     is_active: bool | None = None,
     actor: User | None = None,
     cache: ChannelCache,
-) -> Channel:
+) -> ChannelView:
     channel = await get(org_id, channel_id)
     before = channel.model_copy(deep=True)
     if name is not None:
@@ -123,7 +139,7 @@ async def update(
     await audit.record(
         actor, "channel.update", "channel", channel.id, audit.channel_changes(before, channel)
     )
-    return channel
+    return view(settings, channel)
 
 
 async def delete(
@@ -141,11 +157,12 @@ async def delete(
 
 async def customers(
     org_id: str, channel_id: str, skip: int, limit: int
-) -> tuple[list[Customer], int]:
+) -> tuple[list[CustomerView], int]:
     await get(org_id, channel_id)
     query = Customer.find(Customer.org_id == org_id, Customer.channel_ids == channel_id)
     total = await query.count()
-    return await query.sort(-Customer.last_message_at).skip(skip).limit(limit).to_list(), total
+    found = await query.sort(-Customer.last_message_at).skip(skip).limit(limit).to_list()
+    return [customer_view(c) for c in found], total
 
 
 async def test_connection(

@@ -101,13 +101,14 @@ async def view(macro: Macro) -> MacroView:
 
 async def list_macros(
     org_id: str, skip: int, limit: int, search: str | None = None
-) -> tuple[list[Macro], int]:
+) -> tuple[list[MacroView], int]:
     query: dict[str, Any] = {"orgId": org_id}
     if search:
         query["name"] = {"$regex": re.escape(search), "$options": "i"}
     found = Macro.find(query)
     total = await found.count()
-    return await found.sort(+Macro.name, +Macro.id).skip(skip).limit(limit).to_list(), total
+    page = await found.sort(+Macro.name, +Macro.id).skip(skip).limit(limit).to_list()
+    return await views(page), total
 
 
 async def get(org_id: str, macro_id: str) -> Macro:
@@ -122,7 +123,7 @@ def _name_taken(name: str) -> Conflict:
     )
 
 
-async def create(user: User, *, name: str, content: str) -> Macro:
+async def create(user: User, *, name: str, content: str) -> MacroView:
     check_template(content)
     macro = Macro(org_id=user.org_id, name=name, content=content, created_by=user.id)
     try:
@@ -130,7 +131,7 @@ async def create(user: User, *, name: str, content: str) -> Macro:
     except DuplicateKeyError as exc:
         raise _name_taken(name) from exc
     await audit.record(user, "macro.create", "macro", macro.id, {"name": name})
-    return macro
+    return await view(macro)
 
 
 def _may_change(user: User, macro: Macro) -> None:
@@ -140,7 +141,7 @@ def _may_change(user: User, macro: Macro) -> None:
 
 async def update(
     user: User, macro_id: str, *, name: str | None = None, content: str | None = None
-) -> Macro:
+) -> MacroView:
     macro = await get(user.org_id, macro_id)
     _may_change(user, macro)
     changed: list[str] = []
@@ -152,7 +153,7 @@ async def update(
         macro.name = name
         changed.append("name")
     if not changed:
-        return macro
+        return await view(macro)
     macro.updated_at = utcnow()
     try:
         await macro.save()
@@ -161,7 +162,7 @@ async def update(
     await audit.record(
         user, "macro.update", "macro", macro.id, {"name": macro.name, "changed": changed}
     )
-    return macro
+    return await view(macro)
 
 
 async def delete(user: User, macro_id: str) -> None:

@@ -128,6 +128,14 @@ async def list_tickets(
     return page, total
 
 
+async def listed(
+    caches: Caches, org_id: str, filters: TicketFilters, skip: int, limit: int
+) -> tuple[list[TicketView], int]:
+    """`list_tickets` as the API shows it: the page's views and the number of matches."""
+    found, total = await list_tickets(caches, org_id, filters, skip, limit)
+    return await views(found), total
+
+
 async def get(org_id: str, ticket_id: str) -> Ticket:
     return await get_in_org(Ticket, org_id, ticket_id, "Ticket")
 
@@ -166,7 +174,7 @@ async def create(
     subject: str,
     priority: Priority,
     actor: User | None = None,
-) -> Ticket:
+) -> TicketView:
     channel = await Channel.find_one(
         Channel.org_id == org_id,
         Channel.id == channel_id,
@@ -213,7 +221,7 @@ async def create(
     )
     await publish(publisher, events.TICKET_CREATED, ticket)
     await audit.record(actor, "ticket.create", "ticket", ticket.id, {"subject": subject})
-    return ticket
+    return await view(ticket)
 
 
 async def _apply(ticket: Ticket, changes: dict[str, Any]) -> Ticket:
@@ -264,13 +272,36 @@ async def update(
     return ticket
 
 
+async def edit(
+    publisher: EventPublisher,
+    org_id: str,
+    ticket_id: str,
+    *,
+    subject: str | None = None,
+    status: TicketStatus | None = None,
+    priority: Priority | None = None,
+    actor: User | None = None,
+) -> TicketView:
+    """An agent's `update` through the API: the ticket's view afterwards."""
+    ticket = await update(
+        publisher,
+        org_id,
+        ticket_id,
+        subject=subject,
+        status=status,
+        priority=priority,
+        actor=actor,
+    )
+    return await view(ticket)
+
+
 async def assign(
     publisher: EventPublisher,
     org_id: str,
     ticket_id: str,
     assignee_id: str | None,
     actor: User | None = None,
-) -> Ticket:
+) -> TicketView:
     ticket = await get(org_id, ticket_id)
     previous = ticket.assignee_id
     if assignee_id is not None:
@@ -281,11 +312,12 @@ async def assign(
                 details={"assigneeId": "not an active user of this organisation"},
             )
     ticket = await _apply(ticket, {"assigneeId": assignee_id})
-    await publish(publisher, events.TICKET_UPDATED, ticket)
+    shown = await view(ticket)  # one view for both events and the answer
+    await publisher.publish(org_id, events.TICKET_UPDATED, shown.dump())
     if previous != assignee_id:
         # ticket.updated cannot tell who had it before; notifications need to know.
         by = {"id": actor.id, "name": actor.name} if actor else None
-        data = {**(await view(ticket)).dump(), "previousAssigneeId": previous, "assignedBy": by}
+        data = {**shown.dump(), "previousAssigneeId": previous, "assignedBy": by}
         await publisher.publish(org_id, events.TICKET_ASSIGNED, data)
     await audit.record(
         actor,
@@ -294,12 +326,12 @@ async def assign(
         ticket.id,
         {"assigneeId": assignee_id, "previousAssigneeId": previous},
     )
-    return ticket
+    return shown
 
 
 async def close(
     publisher: EventPublisher, org_id: str, ticket_id: str, actor: User | None = None
-) -> Ticket:
+) -> TicketView:
     ticket = await update(publisher, org_id, ticket_id, status=TicketStatus.CLOSED)
     await audit.record(actor, "ticket.close", "ticket", ticket.id)
-    return ticket
+    return await view(ticket)

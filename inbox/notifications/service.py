@@ -32,7 +32,7 @@ from inbox.crm.customer_documents import Customer
 from inbox.document_base import utcnow
 from inbox.errors import NotFound
 from inbox.notifications.documents import Notification, NotificationType
-from inbox.notifications.views import NotificationView, notification_view
+from inbox.notifications.views import MarkedReadView, NotificationView, notification_view
 from inbox.ports import EventPublisher
 from inbox.queries import duplicate_positions, models_by_id
 
@@ -53,7 +53,9 @@ def _own(user: User, unread_only: bool = False) -> dict[str, Any]:
 
 async def list_for(
     user: User, *, unread_only: bool, skip: int, limit: int
-) -> tuple[list[NotificationView], int]:
+) -> tuple[list[NotificationView], int, int]:
+    """A page of the user's notifications, the number of matches, and the user's unread
+    count (the badge, so a client needs no second request for it)."""
     found = Notification.find(_own(user, unread_only))
     total = await found.count()
     page = (
@@ -62,7 +64,8 @@ async def list_for(
         .limit(limit)
         .to_list()
     )
-    return [notification_view(n) for n in page], total
+    unread = total if unread_only else await unread_count(user)
+    return [notification_view(n) for n in page], total, unread
 
 
 async def unread_count(user: User) -> int:
@@ -83,12 +86,17 @@ async def mark_read(user: User, notification_id: str) -> NotificationView:
     return notification_view(found)
 
 
-async def mark_all_read(user: User) -> int:
+async def mark_all_read(user: User) -> MarkedReadView:
     now = utcnow()
     result = await Notification.get_pymongo_collection().update_many(
         _own(user, unread_only=True), {"$set": {"isRead": True, "readAt": now, "updatedAt": now}}
     )
-    return result.modified_count
+    count = result.modified_count
+    return MarkedReadView(
+        success=True,
+        message=f"{count} notification{'' if count == 1 else 's'} marked as read",
+        count=count,
+    )
 
 
 # ------------------------------------------------------------------ the worker side

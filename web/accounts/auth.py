@@ -5,20 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from inbox.accounts import auth as auth_service
-from inbox.accounts.views import auth_user_view, user_view
 from web import openapi_models as om
 from web.accounts.schemas import AcceptInviteBody, LoginBody, RefreshBody, SignupBody
 from web.endpoints import Call, Routes
 
 routes = Routes("auth")
-
-
-def _session(session: auth_service.Session) -> dict[str, Any]:
-    return {
-        "user": auth_user_view(session.user).dump(),
-        "accessToken": session.access_token,
-        "refreshToken": session.refresh_token,
-    }
 
 
 @routes.post(
@@ -32,14 +23,13 @@ def _session(session: auth_service.Session) -> dict[str, Any]:
     errors=[409],
 )
 async def signup(call: Call[SignupBody, None]) -> dict[str, Any]:
-    session = await auth_service.signup(
+    return await auth_service.signup(
         call.settings,
         org_name=call.body.org_name,
         name=call.body.name,
         email=call.body.email,
         password=call.body.password,
     )
-    return _session(session)
 
 
 @routes.post(
@@ -52,8 +42,8 @@ async def signup(call: Call[SignupBody, None]) -> dict[str, Any]:
     errors=[401],
 )
 async def login(call: Call[LoginBody, None]) -> dict[str, Any]:
-    return _session(
-        await auth_service.login(call.settings, email=call.body.email, password=call.body.password)
+    return await auth_service.login(
+        call.settings, email=call.body.email, password=call.body.password
     )
 
 
@@ -66,10 +56,8 @@ async def login(call: Call[LoginBody, None]) -> dict[str, Any]:
     response=om.TokensView,
     errors=[401],
 )
-async def refresh(call: Call[RefreshBody, None]) -> dict[str, Any]:
-    session = await auth_service.refresh(call.settings, call.body.refresh_token)
-    # The document returns the access token; the rotated refresh token comes alongside.
-    return {"accessToken": session.access_token, "refreshToken": session.refresh_token}
+async def refresh(call: Call[RefreshBody, None]) -> dict[str, str]:
+    return await auth_service.refresh(call.settings, call.body.refresh_token)
 
 
 @routes.post(
@@ -96,16 +84,13 @@ async def logout(call: Call[RefreshBody, None]) -> dict[str, Any]:
     errors=[404, 409],
 )
 async def accept_invite(call: Call[AcceptInviteBody, None]) -> dict[str, Any]:
-    session = await auth_service.accept_invite(
+    return await auth_service.accept_invite(
         call.settings, token=call.body.token, name=call.body.name, password=call.body.password
     )
-    return _session(session)
 
 
 @routes.get(
     "/auth/me", "The caller's own user", org_scoped=False, tags=["auth"], response=om.MeView
 )
 async def me(call: Call[None, None]) -> dict[str, Any]:
-    data = user_view(call.user).dump()
-    data.pop("createdAt", None)
-    return data
+    return auth_service.me(call.user)

@@ -6,7 +6,7 @@ from typing import Any
 
 from inbox.accounts import orgs as org_service
 from inbox.accounts.documents import Role
-from inbox.accounts.views import InviteView, OrgView, UserView, invite_view, org_view, user_view
+from inbox.accounts.views import InviteView, OrgView, UserView
 from web import openapi_models as om
 from web.accounts.schemas import InviteBody, OrgPatchBody
 from web.endpoints import Call, Paged, Routes
@@ -16,7 +16,7 @@ routes = Routes("orgs")
 
 @routes.get("/orgs/{orgId}", "Get the organisation", tags=["organisation"], response=OrgView)
 async def get_org(call: Call[None, None]) -> OrgView:
-    return org_view(await org_service.get_org(call.org_id))
+    return await org_service.org_detail(call.org_id)
 
 
 @routes.patch(
@@ -28,16 +28,14 @@ async def get_org(call: Call[None, None]) -> OrgView:
     response=OrgView,
 )
 async def patch_org(call: Call[OrgPatchBody, None]) -> OrgView:
-    org = await org_service.update_org(call.org_id, name=call.body.name, actor=call.user)
-    return org_view(org)
+    return await org_service.update_org(call.org_id, name=call.body.name, actor=call.user)
 
 
 @routes.get(
     "/orgs/{orgId}/users", "List users", tags=["users"], response=UserView, list_response=True
 )
 async def list_users(call: Call[None, None]) -> Paged:
-    users, total = await org_service.list_users(call.org_id, call.page.skip, call.page.limit)
-    return Paged([user_view(u) for u in users], total)
+    return Paged(*await org_service.list_users(call.org_id, call.page.skip, call.page.limit))
 
 
 @routes.post(
@@ -52,7 +50,7 @@ async def list_users(call: Call[None, None]) -> Paged:
 )
 async def invite(call: Call[InviteBody, None]) -> dict[str, Any]:
     me = call.user
-    inv, token = await org_service.invite(
+    return await org_service.invite(
         call.settings,
         me.org_id,
         email=call.body.email,
@@ -60,9 +58,6 @@ async def invite(call: Call[InviteBody, None]) -> dict[str, Any]:
         invited_by=me.id,
         actor=me,
     )
-    data = invite_view(inv).dump()
-    data["token"] = token  # shown once; only its hash is stored
-    return data
 
 
 @routes.get(
@@ -74,13 +69,12 @@ async def invite(call: Call[InviteBody, None]) -> dict[str, Any]:
     list_response=True,
 )
 async def list_invites(call: Call[None, None]) -> Paged:
-    invites, total = await org_service.list_invites(call.org_id, call.page.skip, call.page.limit)
-    return Paged([invite_view(i) for i in invites], total)
+    return Paged(*await org_service.list_invites(call.org_id, call.page.skip, call.page.limit))
 
 
 @routes.get("/orgs/{orgId}/users/{userId}", "Get a user", tags=["users"], response=UserView)
 async def get_user(call: Call[None, None]) -> UserView:
-    return user_view(await org_service.get_user(call.org_id, call.path("userId")))
+    return await org_service.user_detail(call.org_id, call.path("userId"))
 
 
 @routes.post(
@@ -93,11 +87,6 @@ async def get_user(call: Call[None, None]) -> UserView:
 )
 async def deactivate(call: Call[None, None]) -> dict[str, Any]:
     me = call.user
-    user = await org_service.deactivate(
+    return await org_service.deactivate(
         me.org_id, call.path("userId"), acting_user_id=me.id, actor=me
     )
-    return {
-        "success": True,
-        "message": f"User {user.email} deactivated",
-        "user": user_view(user).dump(),
-    }

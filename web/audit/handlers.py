@@ -27,10 +27,11 @@ def _filters(q: AuditQuery) -> audit_service.AuditFilters:
     list_response=True,
 )
 async def list_logs(call: Call[None, AuditQuery]) -> Paged:
-    logs, total = await audit_service.list_logs(
-        call.org_id, _filters(call.query), call.page.skip, call.page.limit
+    return Paged(
+        *await audit_service.list_logs(
+            call.org_id, _filters(call.query), call.page.skip, call.page.limit
+        )
     )
-    return Paged(logs, total)
 
 
 @routes.get(
@@ -55,11 +56,12 @@ async def summary(call: Call[None, AuditQuery]) -> AuditSummaryView:
     list_response=True,
 )
 async def for_user(call: Call[None, AuditQuery]) -> Paged:
-    logs, total = await audit_service.list_for_user(
-        call.org_id,
-        call.path("userId"),
-        _filters(call.query),
-        call.page.skip,
-        call.page.limit,
+    return Paged(
+        *await audit_service.list_for_user(
+            call.org_id,
+            call.path("userId"),
+            _filters(call.query),
+            call.page.skip,
+            call.page.limit,
+        )
     )
-    return Paged(logs, total)

@@ -7,20 +7,13 @@ from typing import Any
 from connectors.base import ConnectionResult
 from inbox.accounts.documents import Role
 from inbox.channels import service as channel_service
-from inbox.channels.documents import Channel
-from inbox.channels.views import ChannelView, channel_view
-from inbox.crm.customer_views import CustomerView, customer_view
+from inbox.channels.views import ChannelView
+from inbox.crm.customer_views import CustomerView
 from web import openapi_models as om
 from web.channels.schemas import ChannelCreateBody, ChannelUpdateBody
 from web.endpoints import Call, Paged, Routes
 
 routes = Routes("channels")  # operation ids in /openapi.json
-
-
-def _view(call: Call[Any, Any], channel: Channel) -> ChannelView:
-    return channel_view(
-        channel, channel_service.secret_fields(channel.type), call.settings.public_url
-    )
 
 
 @routes.post(
@@ -33,14 +26,14 @@ def _view(call: Call[Any, Any], channel: Channel) -> ChannelView:
     status=201,
 )
 async def create(call: Call[ChannelCreateBody, None]) -> ChannelView:
-    channel = await channel_service.create(
+    return await channel_service.create(
+        call.settings,
         call.org_id,
         type=call.body.type,
         name=call.body.name,
         config=call.body.config,
         actor=call.user,
     )
-    return _view(call, channel)
 
 
 @routes.get(
@@ -51,17 +44,18 @@ async def create(call: Call[ChannelCreateBody, None]) -> ChannelView:
     list_response=True,
 )
 async def list_channels(call: Call[None, None]) -> Paged:
-    channels, total = await channel_service.list_channels(
-        call.org_id, call.page.skip, call.page.limit
+    return Paged(
+        *await channel_service.list_channels(
+            call.settings, call.org_id, call.page.skip, call.page.limit
+        )
     )
-    return Paged([_view(call, c) for c in channels], total)
 
 
 @routes.get(
     "/orgs/{orgId}/channels/{channelId}", "Get a channel", tags=["channels"], response=ChannelView
 )
 async def get(call: Call[None, None]) -> ChannelView:
-    return _view(call, await channel_service.get(call.org_id, call.path("channelId")))
+    return await channel_service.detail(call.settings, call.org_id, call.path("channelId"))
 
 
 @routes.put(
@@ -73,7 +67,8 @@ async def get(call: Call[None, None]) -> ChannelView:
     response=ChannelView,
 )
 async def update(call: Call[ChannelUpdateBody, None]) -> ChannelView:
-    channel = await channel_service.update(
+    return await channel_service.update(
+        call.settings,
         call.org_id,
         call.path("channelId"),
         name=call.body.name,
@@ -82,7 +77,6 @@ async def update(call: Call[ChannelUpdateBody, None]) -> ChannelView:
         actor=call.user,
         cache=call.deps.caches.channels,
     )
-    return _view(call, channel)
 
 
 @routes.delete(
@@ -107,10 +101,11 @@ async def delete(call: Call[None, None]) -> dict[str, Any]:
     list_response=True,
 )
 async def customers(call: Call[None, None]) -> Paged:
-    found, total = await channel_service.customers(
-        call.org_id, call.path("channelId"), call.page.skip, call.page.limit
+    return Paged(
+        *await channel_service.customers(
+            call.org_id, call.path("channelId"), call.page.skip, call.page.limit
+        )
     )
-    return Paged([customer_view(c) for c in found], total)
 
 
 @routes.post(

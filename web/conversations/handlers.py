@@ -37,10 +37,11 @@ async def list_tickets(call: Call[None, TicketQuery]) -> Paged:
         priority=q.priority,
         customer_id=q.customer_id,
     )
-    found, total = await ticket_service.list_tickets(
-        call.deps.caches, call.org_id, filters, call.page.skip, call.page.limit
+    return Paged(
+        *await ticket_service.listed(
+            call.deps.caches, call.org_id, filters, call.page.skip, call.page.limit
+        )
     )
-    return Paged(await ticket_service.views(found), total)
 
 
 @routes.post(
@@ -53,7 +54,7 @@ async def list_tickets(call: Call[None, TicketQuery]) -> Paged:
     errors=[409],
 )
 async def create(call: Call[TicketCreateBody, None]) -> TicketView:
-    ticket = await ticket_service.create(
+    return await ticket_service.create(
         call.deps.events,
         call.org_id,
         channel_id=call.body.channel_id,
@@ -62,7 +63,6 @@ async def create(call: Call[TicketCreateBody, None]) -> TicketView:
         priority=call.body.priority,
         actor=call.user,
     )
-    return await ticket_service.view(ticket)
 
 
 @routes.get(
@@ -84,7 +84,7 @@ async def get(call: Call[None, None]) -> dict[str, Any]:
     errors=[409],
 )
 async def update(call: Call[TicketUpdateBody, None]) -> TicketView:
-    ticket = await ticket_service.update(
+    return await ticket_service.edit(
         call.deps.events,
         call.org_id,
         call.path("ticketId"),
@@ -93,7 +93,6 @@ async def update(call: Call[TicketUpdateBody, None]) -> TicketView:
         priority=call.body.priority,
         actor=call.user,
     )
-    return await ticket_service.view(ticket)
 
 
 @routes.post(
@@ -104,14 +103,13 @@ async def update(call: Call[TicketUpdateBody, None]) -> TicketView:
     response=TicketView,
 )
 async def assign(call: Call[AssignBody, None]) -> TicketView:
-    ticket = await ticket_service.assign(
+    return await ticket_service.assign(
         call.deps.events,
         call.org_id,
         call.path("ticketId"),
         call.body.assignee_id,
         actor=call.user,
     )
-    return await ticket_service.view(ticket)
 
 
 @routes.post(
@@ -121,10 +119,9 @@ async def assign(call: Call[AssignBody, None]) -> TicketView:
     response=TicketView,
 )
 async def close(call: Call[None, None]) -> TicketView:
-    ticket = await ticket_service.close(
+    return await ticket_service.close(
         call.deps.events, call.org_id, call.path("ticketId"), actor=call.user
     )
-    return await ticket_service.view(ticket)
 
 
 @routes.get(
@@ -136,10 +133,11 @@ async def close(call: Call[None, None]) -> TicketView:
     page_size=50,
 )
 async def list_messages(call: Call[None, None]) -> Paged:
-    msgs, total = await message_service.list_messages(
-        call.org_id, call.path("ticketId"), call.page.skip, call.page.limit
+    return Paged(
+        *await message_service.list_messages(
+            call.org_id, call.path("ticketId"), call.page.skip, call.page.limit
+        )
     )
-    return Paged(msgs, total)
 
 
 @routes.post(

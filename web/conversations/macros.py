@@ -20,10 +20,11 @@ routes = Routes("macros")
     list_response=True,
 )
 async def list_macros(call: Call[None, MacroQuery]) -> Paged:
-    found, total = await macro_service.list_macros(
-        call.org_id, call.page.skip, call.page.limit, search=call.query.search
+    return Paged(
+        *await macro_service.list_macros(
+            call.org_id, call.page.skip, call.page.limit, search=call.query.search
+        )
     )
-    return Paged(await macro_service.views(found), total)
 
 
 @routes.post(
@@ -38,8 +39,7 @@ async def list_macros(call: Call[None, MacroQuery]) -> Paged:
     errors=[409],
 )
 async def create(call: Call[MacroBody, None]) -> MacroView:
-    macro = await macro_service.create(call.user, name=call.body.name, content=call.body.content)
-    return await macro_service.view(macro)
+    return await macro_service.create(call.user, name=call.body.name, content=call.body.content)
 
 
 @routes.put(
@@ -51,10 +51,9 @@ async def create(call: Call[MacroBody, None]) -> MacroView:
     errors=[403, 409],
 )
 async def update(call: Call[MacroUpdateBody, None]) -> MacroView:
-    macro = await macro_service.update(
+    return await macro_service.update(
         call.user, call.path("macroId"), name=call.body.name, content=call.body.content
     )
-    return await macro_service.view(macro)
 
 
 @routes.delete(

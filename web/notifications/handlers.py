@@ -23,15 +23,11 @@ routes = Routes("notifications")  # operation ids in /openapi.json
     list_response=True,
 )
 async def list_notifications(call: Call[None, NotificationQuery]) -> web.Response:
-    me = call.user
-    found, total = await notification_service.list_for(
-        me, unread_only=call.query.unread_only, skip=call.page.skip, limit=call.page.limit
+    found, total, unread = await notification_service.list_for(
+        call.user, unread_only=call.query.unread_only, skip=call.page.skip, limit=call.page.limit
     )
     response = paged_response(call.request, jsonable(found), total, call.page)
-    # The badge count, so a client needs no second request for it.
-    response.headers["X-Unread-Count"] = str(
-        total if call.query.unread_only else await notification_service.unread_count(me)
-    )
+    response.headers["X-Unread-Count"] = str(unread)
     return response
 
 
@@ -42,12 +38,7 @@ async def list_notifications(call: Call[None, NotificationQuery]) -> web.Respons
     response=MarkedReadView,
 )
 async def mark_all_read(call: Call[None, None]) -> MarkedReadView:
-    count = await notification_service.mark_all_read(call.user)
-    return MarkedReadView(
-        success=True,
-        message=f"{count} notification{'' if count == 1 else 's'} marked as read",
-        count=count,
-    )
+    return await notification_service.mark_all_read(call.user)
 
 
 @routes.patch(

@@ -8,7 +8,7 @@ from typing import Literal
 from pydantic import Field
 
 from inbox.campaigns.documents import AudienceType
-from inbox.campaigns.template_documents import MessageTemplate
+from inbox.campaigns.template_documents import MessageTemplate, TemplateChannel
 from inbox.view_base import View
 
 __all__ = [
@@ -22,8 +22,10 @@ __all__ = [
     "MessageStatsView",
     "EmailTemplateView",
     "TextTemplateView",
+    "TemplateView",
     "email_template_view",
     "text_template_view",
+    "template_view",
 ]
 
 SalesStatus = Literal["draft", "scheduled", "sending", "sent"]
@@ -155,3 +157,12 @@ def text_template_view(t: MessageTemplate) -> TextTemplateView:
         created_at=t.created_at,
         updated_at=t.updated_at,
     )
+
+
+TemplateView = EmailTemplateView | TextTemplateView
+
+
+def template_view(t: MessageTemplate) -> TemplateView:
+    """An e-mail template as /emails/templates shows it, an SMS or WhatsApp one as
+    /messages/templates does."""
+    return email_template_view(t) if t.channel == TemplateChannel.EMAIL else text_template_view(t)

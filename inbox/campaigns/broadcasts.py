@@ -181,6 +181,10 @@ async def get_email_campaign(org_id: str, campaign_id: str) -> Campaign:
     return campaign
 
 
+async def email_campaign_detail(org_id: str, campaign_id: str) -> EmailCampaignView:
+    return email_view(await get_email_campaign(org_id, campaign_id))
+
+
 async def email_stats(org_id: str) -> EmailCampaignStatsView:
     channels = await _channels(org_id, [ChannelType.EMAIL])
     row = await _totals(org_id, list(channels), "openedCount", "clickedCount")

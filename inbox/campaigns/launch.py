@@ -20,7 +20,8 @@ from inbox.audit import service as audit
 from inbox.campaigns.documents import Campaign, CampaignRecipient, CampaignStatus
 from inbox.campaigns.handoff import hand_off
 from inbox.campaigns.progress import progress, progress_view, recount
-from inbox.campaigns.service import STARTABLE, get
+from inbox.campaigns.service import STARTABLE, get, view
+from inbox.campaigns.views import CampaignView
 from inbox.crm import audiences
 from inbox.document_base import utcnow
 from inbox.errors import Conflict, ValidationFailed
@@ -43,11 +44,16 @@ async def start(deps: Deps, user: User, campaign_id: str) -> Campaign:
             code="NO_RECIPIENTS",
             details={"recipients": "the campaign has no recipients and no audience"},
         )
-    started = await begin(deps, campaign.id)
-    if started is None:  # another request (or the scheduler) started it a moment ago
+    begun = await begin(deps, campaign.id)
+    if begun is None:  # another request (or the scheduler) started it a moment ago
         raise _already_started(await get(user.org_id, campaign_id))
     await audit.record(user, "campaign.start", "campaign", campaign.id, {"name": campaign.name})
-    return started
+    return begun
+
+
+async def started(deps: Deps, user: User, campaign_id: str) -> CampaignView:
+    """`start`, answered with the campaign as the API shows it."""
+    return await view(await start(deps, user, campaign_id))
 
 
 def _already_started(campaign: Campaign) -> Conflict:

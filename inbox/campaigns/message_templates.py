@@ -17,6 +17,7 @@ from pymongo.errors import DuplicateKeyError
 from inbox.accounts.documents import User
 from inbox.audit import service as audit
 from inbox.campaigns import context as campaign_context
+from inbox.campaigns.broadcast_views import TemplateView, template_view
 from inbox.campaigns.email_campaigns import MAX_SUBJECT_CHARS, MAX_TEMPLATE_CHARS
 from inbox.campaigns.template_documents import MessageTemplate, TemplateChannel
 from inbox.document_base import utcnow
@@ -89,13 +90,13 @@ async def get(
 
 async def list_templates(
     org_id: str, channels: Iterable[TemplateChannel], skip: int, limit: int
-) -> tuple[list[MessageTemplate], int]:
+) -> tuple[list[TemplateView], int]:
     """Newest first."""
     query = {"orgId": org_id, "channel": {"$in": [c.value for c in channels]}}
     found = MessageTemplate.find(query)
     total = await found.count()
     page = await found.sort([("createdAt", -1), ("_id", 1)]).skip(skip).limit(limit).to_list()
-    return page, total
+    return [template_view(t) for t in page], total
 
 
 async def create(
@@ -107,7 +108,7 @@ async def create(
     subject: str | None = None,
     category: str | None = None,
     body_field: str = "body",
-) -> MessageTemplate:
+) -> TemplateView:
     subject, variables = _checked(channel, subject, body, body_field)
     template = MessageTemplate(
         org_id=user.org_id,
@@ -130,7 +131,7 @@ async def create(
         template.id,
         {"name": template.name, "channel": channel.value, "category": category},
     )
-    return template
+    return template_view(template)
 
 
 async def update(
@@ -143,7 +144,7 @@ async def update(
     subject: str | None = _UNSET,
     category: str | None = _UNSET,
     body_field: str = "body",
-) -> MessageTemplate:
+) -> TemplateView:
     """Change what is given (campaigns made from the template keep their own copy)."""
     template = await get(user.org_id, template_id, channels)
     new_subject = template.subject if subject is _UNSET else subject
@@ -160,7 +161,7 @@ async def update(
         if old != new
     ]
     if not changed:
-        return template
+        return template_view(template)
     if name is not None:
         template.name = name.strip()
     if category is not _UNSET:
@@ -178,7 +179,7 @@ async def update(
         template.id,
         {"name": template.name, "changed": changed},
     )
-    return template
+    return template_view(template)
 
 
 async def delete(user: User, template_id: str, channels: Iterable[TemplateChannel]) -> None:

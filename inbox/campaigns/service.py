@@ -103,6 +103,10 @@ async def view(campaign: Campaign) -> CampaignView:
     return (await views([campaign]))[0]
 
 
+async def detail(org_id: str, campaign_id: str) -> CampaignView:
+    return await view(await get(org_id, campaign_id))
+
+
 async def list_campaigns(
     org_id: str, skip: int, limit: int, status: CampaignStatus | None = None
 ) -> tuple[list[CampaignView], int]:
@@ -279,6 +283,11 @@ async def create(
     return campaign
 
 
+async def created(user: User, **fields: Any) -> CampaignView:
+    """`create(user, **fields)`, answered with the new campaign as the API shows it."""
+    return await view(await create(user, **fields))
+
+
 def checked_texts(channel_type: ChannelType, subject: str | None, body: str) -> str | None:
     """The subject to store for a campaign on this channel type, after checking both
     templates (400 naming the field). EMAIL campaigns need a subject and may have a long
@@ -338,7 +347,7 @@ async def set_audience(
     segment_id: str | None,
     recipient_type: AudienceType | None,
     recipient_ids: list[str] | None,
-) -> Campaign:
+) -> CampaignView:
     """Replace a DRAFT or SCHEDULED campaign's audience (all None: no audience, only the
     contacts added by hand)."""
     campaign = await get(user.org_id, campaign_id)
@@ -363,7 +372,7 @@ async def set_audience(
     await audit.record(
         user, "campaign.audience", "campaign", campaign.id, _audience_summary(updated)
     )
-    return updated
+    return await view(updated)
 
 
 async def estimated_recipients(campaign: Campaign) -> int:

@@ -45,7 +45,7 @@ class CategoryFilters:
 
 async def list_categories(
     org_id: str, filters: CategoryFilters, skip: int, limit: int
-) -> tuple[list[Category], int]:
+) -> tuple[list[CategoryView], int]:
     query: dict[str, Any] = {"orgId": org_id}
     if filters.parent_id == "root":
         query["parentId"] = None
@@ -64,18 +64,22 @@ async def list_categories(
         .limit(limit)
         .to_list()
     )
-    return page, total
+    return views(page), total
 
 
 async def get(org_id: str, category_id: str) -> Category:
     return await get_in_org(Category, org_id, category_id, "Category")
 
 
-async def get_by_slug(org_id: str, slug: str) -> Category:
+async def detail(org_id: str, category_id: str) -> CategoryView:
+    return category_view(await get(org_id, category_id))
+
+
+async def get_by_slug(org_id: str, slug: str) -> CategoryView:
     category = await Category.find_one(Category.org_id == org_id, Category.slug == slug)
     if category is None:
         raise NotFound("Category not found")
-    return category
+    return category_view(category)
 
 
 async def parents_of(org_id: str) -> dict[str, str | None]:
@@ -181,7 +185,7 @@ async def create(
     parent_id: str | None = None,
     is_active: bool = True,
     sort_order: int = 0,
-) -> Category:
+) -> CategoryView:
     org_id = actor.org_id
     if parent_id is not None:
         check_parent(await parents_of(org_id), None, parent_id)
@@ -217,8 +221,9 @@ async def create(
         category.id,
         {"name": category.name, "slug": category.slug, "parentId": category.parent_id},
     )
-    await _publish(deps, events.CATEGORY_CREATED, org_id, category_view(category).dump())
-    return category
+    view = category_view(category)
+    await _publish(deps, events.CATEGORY_CREATED, org_id, view.dump())
+    return view
 
 
 async def update(
@@ -233,7 +238,7 @@ async def update(
     parent_id: str | None = UNSET,
     is_active: bool | None = None,
     sort_order: int | None = None,
-) -> Category:
+) -> CategoryView:
     """Partial update: only the arguments given change (None clears description, image
     and parentId, making the category top-level)."""
     org_id = actor.org_id
@@ -255,7 +260,7 @@ async def update(
     if sort_order is not None and sort_order != category.sort_order:
         changes["sortOrder"] = sort_order
     if not changes:
-        return category
+        return category_view(category)
     now = utcnow()
     try:
         result = await Category.get_pymongo_collection().update_one(
@@ -267,8 +272,9 @@ async def update(
         raise NotFound("Category not found")
     category = await get(org_id, category.id)
     await audit.record(actor, "category.update", "category", category.id, {"changed": [*changes]})
-    await _publish(deps, events.CATEGORY_UPDATED, org_id, category_view(category).dump())
-    return category
+    view = category_view(category)
+    await _publish(deps, events.CATEGORY_UPDATED, org_id, view.dump())
+    return view
 
 
 async def delete(deps: Deps, actor: User, category_id: str) -> None:

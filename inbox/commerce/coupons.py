@@ -26,7 +26,7 @@ from pymongo.errors import DuplicateKeyError
 from inbox.accounts.documents import User
 from inbox.audit import service as audit
 from inbox.commerce.documents import Coupon, CouponType
-from inbox.commerce.order_views import CouponValidationView
+from inbox.commerce.order_views import CouponValidationView, CouponView, coupon_view
 from inbox.document_base import utcnow
 from inbox.errors import Conflict, NotFound, ValidationFailed
 from inbox.queries import find_one_and_update, get_in_org
@@ -111,7 +111,7 @@ class CouponFilters:
 
 async def list_coupons(
     org_id: str, filters: CouponFilters, skip: int, limit: int
-) -> tuple[list[Coupon], int]:
+) -> tuple[list[CouponView], int]:
     query: dict[str, Any] = {"orgId": org_id}
     if filters.is_active is not None:
         query["isActive"] = filters.is_active
@@ -120,11 +120,15 @@ async def list_coupons(
     found = Coupon.find(query)
     total = await found.count()
     page = await found.sort(-Coupon.created_at, +Coupon.id).skip(skip).limit(limit).to_list()
-    return page, total
+    return [coupon_view(c) for c in page], total
 
 
 async def get(org_id: str, coupon_id: str) -> Coupon:
     return await get_in_org(Coupon, org_id, coupon_id, "Coupon")
+
+
+async def detail(org_id: str, coupon_id: str) -> CouponView:
+    return coupon_view(await get(org_id, coupon_id))
 
 
 async def by_code(org_id: str, code: str) -> Coupon | None:
@@ -185,7 +189,7 @@ def _summary(coupon: Coupon) -> dict[str, Any]:
     return {"code": coupon.code, "type": coupon.type.value, "value": coupon.value}
 
 
-async def create(user: User, fields: dict[str, Any]) -> Coupon:
+async def create(user: User, fields: dict[str, Any]) -> CouponView:
     coupon = Coupon(org_id=user.org_id, **{**fields, "code": normalise_code(fields["code"])})
     _check(coupon)
     try:
@@ -193,17 +197,17 @@ async def create(user: User, fields: dict[str, Any]) -> Coupon:
     except DuplicateKeyError as exc:
         raise _code_taken(coupon.code) from exc
     await audit.record(user, "coupon.create", "coupon", coupon.id, _summary(coupon))
-    return coupon
+    return coupon_view(coupon)
 
 
-async def update(user: User, coupon_id: str, changes: dict[str, Any]) -> Coupon:
+async def update(user: User, coupon_id: str, changes: dict[str, Any]) -> CouponView:
     """Apply the given fields (a None clears an optional one); `usedCount` is never set here."""
     coupon = await get(user.org_id, coupon_id)
     if "code" in changes:
         changes["code"] = normalise_code(changes["code"])
     changed = sorted(k for k, v in changes.items() if getattr(coupon, k) != v)
     if not changed:
-        return coupon
+        return coupon_view(coupon)
     updated = coupon.model_copy(update={**changes, "updated_at": utcnow()})
     updated = Coupon.model_validate(updated.model_dump())  # re-check types of the merged whole
     _check(updated)
@@ -221,7 +225,7 @@ async def update(user: User, coupon_id: str, changes: dict[str, Any]) -> Coupon:
     await audit.record(
         user, "coupon.update", "coupon", coupon.id, {"code": updated.code, "changed": changed}
     )
-    return await get(user.org_id, coupon_id)
+    return await detail(user.org_id, coupon_id)
 
 
 def _stored(fields: dict[str, Any]) -> dict[str, Any]:

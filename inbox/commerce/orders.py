@@ -427,6 +427,10 @@ async def view(order: Order) -> OrderView:
     return (await views([order]))[0]
 
 
+async def detail(org_id: str, order_id: str) -> OrderView:
+    return await view(await get(org_id, order_id))
+
+
 async def recent_orders(org_id: str, customer_id: str, limit: int = 5) -> list[OrderView]:
     """A customer's latest orders, newest first (customer detail, ticket detail)."""
     found = (

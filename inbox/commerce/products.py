@@ -27,13 +27,13 @@ from inbox.accounts.documents import User
 from inbox.audit import service as audit
 from inbox.commerce import categories as category_service
 from inbox.commerce import slugs
-from inbox.commerce.catalogue_views import ProductView, product_view
+from inbox.commerce.catalogue_views import ProductImageView, ProductView, product_view
 from inbox.commerce.documents import Category, Product, product_sku_key
 from inbox.document_base import utcnow
 from inbox.errors import Conflict, NotFound, PayloadTooLarge, ValidationFailed
 from inbox.ports import Deps
 from inbox.queries import find_one_and_delete, get_in_org
-from inbox.storage import is_valid_key, new_key, sniff_image
+from inbox.storage import content_type_of, is_valid_key, new_key, sniff_image
 
 MAX_IMAGES = 10
 MAX_IMAGE_BYTES = 4 * 1024 * 1024
@@ -93,7 +93,7 @@ async def _match(org_id: str, f: ProductFilters) -> dict[str, Any]:
 
 async def list_products(
     org_id: str, filters: ProductFilters, skip: int, limit: int
-) -> tuple[list[Product], int]:
+) -> tuple[list[ProductView], int]:
     found = Product.find(await _match(org_id, filters))
     total = await found.count()
     direction = 1 if filters.sort_order == SortOrder.ASC else -1
@@ -104,7 +104,7 @@ async def list_products(
         .limit(limit)
         .to_list()
     )
-    return page, total
+    return await views(page), total
 
 
 async def views(products: list[Product]) -> list[ProductView]:
@@ -122,11 +122,15 @@ async def get(org_id: str, product_id: str) -> Product:
     return await get_in_org(Product, org_id, product_id, "Product")
 
 
-async def get_by_slug(org_id: str, slug: str) -> Product:
+async def detail(org_id: str, product_id: str) -> ProductView:
+    return await view(await get(org_id, product_id))
+
+
+async def get_by_slug(org_id: str, slug: str) -> ProductView:
     product = await Product.find_one(Product.org_id == org_id, Product.slug == slug)
     if product is None:
         raise NotFound("Product not found")
-    return product
+    return await view(product)
 
 
 async def _check_category(org_id: str, category_id: str | None) -> None:
@@ -158,8 +162,11 @@ def _cents(amount: float) -> float:
     return round(amount, 2)
 
 
-async def _publish(deps: Deps, event: str, product: Product) -> None:
-    await deps.events.publish(product.org_id, event, (await view(product)).dump())
+async def _publish(deps: Deps, event: str, product: Product) -> ProductView:
+    """Publish `event` with the product's view, and return that view."""
+    shown = await view(product)
+    await deps.events.publish(product.org_id, event, shown.dump())
+    return shown
 
 
 async def create(
@@ -177,7 +184,7 @@ async def create(
     is_active: bool = True,
     featured: bool = False,
     stock_quantity: int = 0,
-) -> Product:
+) -> ProductView:
     org_id = actor.org_id
     await _check_category(org_id, category_id)
 
@@ -215,8 +222,7 @@ async def create(
         product.id,
         {"name": product.name, "slug": product.slug, "sku": product.sku},
     )
-    await _publish(deps, events.PRODUCT_CREATED, product)
-    return product
+    return await _publish(deps, events.PRODUCT_CREATED, product)
 
 
 # Fields an update may set, snake_case -> stored name. Not `salesCount` (orders keep it) and
@@ -237,7 +243,7 @@ _UPDATABLE = {
 _NOT_NULL = {"name", "slug", "price", "tags", "is_active", "featured", "stock_quantity"}
 
 
-async def update(deps: Deps, actor: User, product_id: str, changes: dict[str, Any]) -> Product:
+async def update(deps: Deps, actor: User, product_id: str, changes: dict[str, Any]) -> ProductView:
     """Partial update with the fields given (snake_case keys). None clears description, sku,
     barcode and categoryId; `stockQuantity` here sets the stock outright (as PATCH .../stock
     with `set`)."""
@@ -260,7 +266,7 @@ async def update(deps: Deps, actor: User, product_id: str, changes: dict[str, An
     current = product.model_dump()
     diff = {k: v for k, v in changes.items() if current.get(k) != v}
     if not diff:
-        return product
+        return await view(product)
     stored: dict[str, Any] = {_UPDATABLE[k]: v for k, v in diff.items()}
     if "sku" in diff:
         stored["skuKey"] = product_sku_key(product.id, diff["sku"])
@@ -276,13 +282,12 @@ async def update(deps: Deps, actor: User, product_id: str, changes: dict[str, An
     await audit.record(
         actor, "product.update", "product", product.id, {"changed": [_UPDATABLE[k] for k in diff]}
     )
-    await _publish(deps, events.PRODUCT_UPDATED, product)
-    return product
+    return await _publish(deps, events.PRODUCT_UPDATED, product)
 
 
 async def adjust_stock(
     deps: Deps, actor: User, product_id: str, *, delta: int | None = None, to: int | None = None
-) -> Product:
+) -> ProductView:
     """Add `delta` (negative to take away) or set the stock `to` a value, atomically. A delta
     that would take the stock below zero changes nothing: 409 with the current stock."""
     org_id = actor.org_id
@@ -328,8 +333,7 @@ async def adjust_stock(
             "stockQuantity": product.stock_quantity,
         },
     )
-    await _publish(deps, events.PRODUCT_UPDATED, product)
-    return product
+    return await _publish(deps, events.PRODUCT_UPDATED, product)
 
 
 def media_key_of(url: str) -> str | None:
@@ -378,8 +382,9 @@ async def ensure_room_for_image(org_id: str, product_id: str) -> Product:
     return product
 
 
-async def add_image(deps: Deps, actor: User, product_id: str, data: bytes) -> tuple[str, Product]:
-    """Store the image and append its URL to the product's `images`; (key, product)."""
+async def add_image(deps: Deps, actor: User, product_id: str, data: bytes) -> ProductImageView:
+    """Store the image and append its URL to the product's `images`; the uploaded image with
+    the product as it is now."""
     org_id = actor.org_id
     await ensure_room_for_image(org_id, product_id)
     key = new_key(check_image(data))
@@ -398,11 +403,16 @@ async def add_image(deps: Deps, actor: User, product_id: str, data: bytes) -> tu
     await audit.record(
         actor, "product.image.add", "product", product.id, {"imageId": key, "size": len(data)}
     )
-    await _publish(deps, events.PRODUCT_UPDATED, product)
-    return key, product
+    return ProductImageView(
+        id=key,
+        url=url,
+        content_type=content_type_of(key),
+        size=len(data),
+        product=await _publish(deps, events.PRODUCT_UPDATED, product),
+    )
 
 
-async def delete_image(deps: Deps, actor: User, product_id: str, image_id: str) -> Product:
+async def delete_image(deps: Deps, actor: User, product_id: str, image_id: str) -> ProductView:
     org_id = actor.org_id
     product = await get(org_id, product_id)
     urls = [u for u in product.images if media_key_of(u) == image_id]
@@ -415,8 +425,7 @@ async def delete_image(deps: Deps, actor: User, product_id: str, image_id: str) 
     await deps.media.delete(image_id)
     product = await get(org_id, product.id)
     await audit.record(actor, "product.image.delete", "product", product.id, {"imageId": image_id})
-    await _publish(deps, events.PRODUCT_UPDATED, product)
-    return product
+    return await _publish(deps, events.PRODUCT_UPDATED, product)
 
 
 async def delete(deps: Deps, actor: User, product_id: str) -> None:

@@ -4,7 +4,7 @@
     /emails/templates[/{id}]
     /messages   /messages/stats   /messages/send   /messages/templates[/{id}]
 
-Views over the same campaigns and templates as /campaigns (inbox/services/sales_messaging.py).
+Views over the same campaigns and templates as /campaigns (inbox/campaigns/broadcasts.py).
 Anyone in the org reads; sending and template writes are for ADMINs and audit-logged."""
 
 from __future__ import annotations
@@ -22,8 +22,6 @@ from inbox.campaigns.broadcast_views import (
     TextMessageSentView,
     TextMessageView,
     TextTemplateView,
-    email_template_view,
-    text_template_view,
 )
 from inbox.campaigns.template_documents import TemplateChannel
 from web.campaigns.broadcast_schemas import (
@@ -124,8 +122,7 @@ async def email_stats(call: Call[None, None]) -> EmailCampaignStatsView:
     response=EmailCampaignView,
 )
 async def get_email_campaign(call: Call[None, None]) -> EmailCampaignView:
-    campaign = await service.get_email_campaign(call.org_id, call.path("campaignId"))
-    return service.email_view(campaign)
+    return await service.email_campaign_detail(call.org_id, call.path("campaignId"))
 
 
 @routes.post(
@@ -156,10 +153,9 @@ async def send_email_campaign(call: Call[None, None]) -> CampaignSendView:
     list_response=True,
 )
 async def list_email_templates(call: Call[None, None]) -> Paged:
-    found, total = await template_service.list_templates(
-        call.org_id, _EMAIL, call.page.skip, call.page.limit
+    return Paged(
+        *await template_service.list_templates(call.org_id, _EMAIL, call.page.skip, call.page.limit)
     )
-    return Paged([email_template_view(t) for t in found], total)
 
 
 @routes.post(
@@ -176,7 +172,7 @@ async def list_email_templates(call: Call[None, None]) -> Paged:
 )
 async def create_email_template(call: Call[EmailTemplateBody, None]) -> EmailTemplateView:
     body = call.body
-    template = await template_service.create(
+    return await template_service.create(
         call.user,
         channel=TemplateChannel.EMAIL,
         name=body.name,
@@ -184,7 +180,6 @@ async def create_email_template(call: Call[EmailTemplateBody, None]) -> EmailTem
         body=body.body,
         category=body.type,
     )
-    return email_template_view(template)
 
 
 @routes.put(
@@ -200,7 +195,7 @@ async def create_email_template(call: Call[EmailTemplateBody, None]) -> EmailTem
 async def update_email_template(call: Call[EmailTemplateUpdateBody, None]) -> EmailTemplateView:
     body = call.body
     given = body.model_fields_set
-    template = await template_service.update(
+    return await template_service.update(
         call.user,
         call.path("templateId"),
         _EMAIL,
@@ -209,7 +204,6 @@ async def update_email_template(call: Call[EmailTemplateUpdateBody, None]) -> Em
         **({"subject": body.subject} if body.subject is not None else {}),
         **({"category": body.type} if "type" in given else {}),
     )
-    return email_template_view(template)
 
 
 @routes.delete(
@@ -302,10 +296,11 @@ async def send_message(call: Call[SendMessageBody, None]) -> TextMessageSentView
 )
 async def list_message_templates(call: Call[None, TextTemplateQuery]) -> Paged:
     channels = (TemplateChannel(call.query.type),) if call.query.type else _TEXT
-    found, total = await template_service.list_templates(
-        call.org_id, channels, call.page.skip, call.page.limit
+    return Paged(
+        *await template_service.list_templates(
+            call.org_id, channels, call.page.skip, call.page.limit
+        )
     )
-    return Paged([text_template_view(t) for t in found], total)
 
 
 @routes.post(
@@ -322,7 +317,7 @@ async def list_message_templates(call: Call[None, TextTemplateQuery]) -> Paged:
 )
 async def create_message_template(call: Call[TextTemplateBody, None]) -> TextTemplateView:
     body = call.body
-    template = await template_service.create(
+    return await template_service.create(
         call.user,
         channel=TemplateChannel(body.type),
         name=body.name,
@@ -330,7 +325,6 @@ async def create_message_template(call: Call[TextTemplateBody, None]) -> TextTem
         category=body.category,
         body_field="content",
     )
-    return text_template_view(template)
 
 
 @routes.put(
@@ -345,7 +339,7 @@ async def create_message_template(call: Call[TextTemplateBody, None]) -> TextTem
 )
 async def update_message_template(call: Call[TextTemplateUpdateBody, None]) -> TextTemplateView:
     body = call.body
-    template = await template_service.update(
+    return await template_service.update(
         call.user,
         call.path("templateId"),
         _TEXT,
@@ -354,7 +348,6 @@ async def update_message_template(call: Call[TextTemplateUpdateBody, None]) -> T
         body_field="content",
         **({"category": body.category} if "category" in body.model_fields_set else {}),
     )
-    return text_template_view(template)
 
 
 @routes.delete(

@@ -59,7 +59,7 @@ async def list_campaigns(call: Call[None, CampaignQuery]) -> Paged:
 )
 async def create(call: Call[CampaignCreateBody, None]) -> CampaignView:
     body = call.body
-    campaign = await campaign_service.create(
+    return await campaign_service.created(
         call.user,
         channel_id=body.channel_id,
         name=body.name,
@@ -73,15 +73,13 @@ async def create(call: Call[CampaignCreateBody, None]) -> CampaignView:
         template_type=body.template_type,
         publisher=call.deps.events,
     )
-    return await campaign_service.view(campaign)
 
 
 @routes.get(
     "/orgs/{orgId}/campaigns/{campaignId}", "Get a campaign", tags=_TAGS, response=CampaignView
 )
 async def get(call: Call[None, None]) -> CampaignView:
-    campaign = await campaign_service.get(call.org_id, call.path("campaignId"))
-    return await campaign_service.view(campaign)
+    return await campaign_service.detail(call.org_id, call.path("campaignId"))
 
 
 @routes.post(
@@ -135,8 +133,7 @@ async def list_recipients(call: Call[None, RecipientQuery]) -> Paged:
     role=Role.ADMIN,
 )
 async def start(call: Call[None, None]) -> CampaignView:
-    campaign = await campaign_launch.start(call.deps, call.user, call.path("campaignId"))
-    return await campaign_service.view(campaign)
+    return await campaign_launch.started(call.deps, call.user, call.path("campaignId"))
 
 
 @routes.get(
@@ -162,11 +159,10 @@ async def stats(call: Call[None, None]) -> CampaignStatsView:
     role=Role.ADMIN,
 )
 async def set_audience(call: Call[AudienceFields, None]) -> CampaignView:
-    campaign = await campaign_service.set_audience(
+    return await campaign_service.set_audience(
         call.user,
         call.path("campaignId"),
         segment_id=call.body.segment_id,
         recipient_type=call.body.recipient_type,
         recipient_ids=call.body.recipient_ids,
     )
-    return await campaign_service.view(campaign)

@@ -1,6 +1,6 @@
 """/t/...: public (no auth) open and click tracking of campaign e-mails.
 
-The token in the path is the recipient's own random token (inbox/services/email_campaigns.py);
+The token in the path is the recipient's own random token (inbox/campaigns/email_campaigns.py);
 nothing here reveals whether a token exists: the pixel is always the same GIF, and a click
 on anything but a link the e-mail contained is a plain 404, never a redirect.
 """

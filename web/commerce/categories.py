@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from inbox.accounts.documents import Role
 from inbox.commerce import categories as category_service
-from inbox.commerce.catalogue_views import CategoryTreeNode, CategoryView, category_view
+from inbox.commerce.catalogue_views import CategoryTreeNode, CategoryView
 from web.commerce.catalogue_schemas import (
     CategoryCreateBody,
     CategoryQuery,
@@ -29,15 +29,16 @@ routes = Routes("categories")
 )
 async def list_categories(call: Call[None, CategoryQuery]) -> Paged:
     q = call.query
-    found, total = await category_service.list_categories(
-        call.org_id,
-        category_service.CategoryFilters(
-            parent_id=q.parent_id, is_active=q.is_active, search=q.search
-        ),
-        call.page.skip,
-        call.page.limit,
+    return Paged(
+        *await category_service.list_categories(
+            call.org_id,
+            category_service.CategoryFilters(
+                parent_id=q.parent_id, is_active=q.is_active, search=q.search
+            ),
+            call.page.skip,
+            call.page.limit,
+        )
     )
-    return Paged([category_view(c) for c in found], total)
 
 
 @routes.post(
@@ -54,7 +55,7 @@ async def list_categories(call: Call[None, CategoryQuery]) -> Paged:
 )
 async def create(call: Call[CategoryCreateBody, None]) -> CategoryView:
     body = call.body
-    category = await category_service.create(
+    return await category_service.create(
         call.deps,
         call.user,
         name=body.name,
@@ -65,7 +66,6 @@ async def create(call: Call[CategoryCreateBody, None]) -> CategoryView:
         is_active=body.is_active,
         sort_order=body.sort_order,
     )
-    return category_view(category)
 
 
 @routes.get(
@@ -89,8 +89,7 @@ async def tree(call: Call[None, CategoryTreeQuery]) -> list[CategoryTreeNode]:
     response=CategoryView,
 )
 async def get_by_slug(call: Call[None, None]) -> CategoryView:
-    category = await category_service.get_by_slug(call.org_id, call.path("slug"))
-    return category_view(category)
+    return await category_service.get_by_slug(call.org_id, call.path("slug"))
 
 
 @routes.get(
@@ -100,8 +99,7 @@ async def get_by_slug(call: Call[None, None]) -> CategoryView:
     response=CategoryView,
 )
 async def get(call: Call[None, None]) -> CategoryView:
-    category = await category_service.get(call.org_id, call.path("categoryId"))
-    return category_view(category)
+    return await category_service.detail(call.org_id, call.path("categoryId"))
 
 
 @routes.put(
@@ -119,7 +117,7 @@ async def update(call: Call[CategoryUpdateBody, None]) -> CategoryView:
     body = call.body
     given = body.model_fields_set
     unset = category_service.UNSET
-    category = await category_service.update(
+    return await category_service.update(
         call.deps,
         call.user,
         call.path("categoryId"),
@@ -131,7 +129,6 @@ async def update(call: Call[CategoryUpdateBody, None]) -> CategoryView:
         is_active=body.is_active,
         sort_order=body.sort_order,
     )
-    return category_view(category)
 
 
 @routes.delete(

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from inbox.accounts.documents import Role
 from inbox.commerce import coupons as coupon_service
-from inbox.commerce.order_views import CouponValidationView, CouponView, coupon_view
+from inbox.commerce.order_views import CouponValidationView, CouponView
 from web.commerce.order_schemas import (
     CouponBody,
     CouponQuery,
@@ -30,13 +30,14 @@ _TAGS = ["coupons"]
     list_response=True,
 )
 async def list_coupons(call: Call[None, CouponQuery]) -> Paged:
-    found, total = await coupon_service.list_coupons(
-        call.org_id,
-        coupon_service.CouponFilters(is_active=call.query.is_active, search=call.query.search),
-        call.page.skip,
-        call.page.limit,
+    return Paged(
+        *await coupon_service.list_coupons(
+            call.org_id,
+            coupon_service.CouponFilters(is_active=call.query.is_active, search=call.query.search),
+            call.page.skip,
+            call.page.limit,
+        )
     )
-    return Paged([coupon_view(c) for c in found], total)
 
 
 @routes.post(
@@ -54,8 +55,7 @@ async def list_coupons(call: Call[None, CouponQuery]) -> Paged:
     role=Role.ADMIN,
 )
 async def create(call: Call[CouponBody, None]) -> CouponView:
-    coupon = await coupon_service.create(call.user, call.body.model_dump())
-    return coupon_view(coupon)
+    return await coupon_service.create(call.user, call.body.model_dump())
 
 
 @routes.get(
@@ -74,8 +74,7 @@ async def validate(call: Call[None, CouponValidateQuery]) -> CouponValidationVie
 
 @routes.get("/orgs/{orgId}/coupons/{couponId}", "Get a coupon", tags=_TAGS, response=CouponView)
 async def get(call: Call[None, None]) -> CouponView:
-    coupon = await coupon_service.get(call.org_id, call.path("couponId"))
-    return coupon_view(coupon)
+    return await coupon_service.detail(call.org_id, call.path("couponId"))
 
 
 @routes.put(
@@ -90,8 +89,7 @@ async def get(call: Call[None, None]) -> CouponView:
     role=Role.ADMIN,
 )
 async def update(call: Call[CouponUpdateBody, None]) -> CouponView:
-    coupon = await coupon_service.update(call.user, call.path("couponId"), call.body.changes())
-    return coupon_view(coupon)
+    return await coupon_service.update(call.user, call.path("couponId"), call.body.changes())
 
 
 @routes.delete(

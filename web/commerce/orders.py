@@ -97,8 +97,7 @@ async def stats(call: Call[None, OrderQuery]) -> OrderStatsView:
 
 @routes.get("/orgs/{orgId}/orders/{orderId}", "Get an order", tags=_TAGS, response=OrderView)
 async def get(call: Call[None, None]) -> OrderView:
-    order = await order_service.get(call.org_id, call.path("orderId"))
-    return await order_service.view(order)
+    return await order_service.detail(call.org_id, call.path("orderId"))
 
 
 @routes.patch(

@@ -9,7 +9,6 @@ from inbox.accounts.documents import Role
 from inbox.commerce import products as product_service
 from inbox.commerce.catalogue_views import ProductImageView, ProductView
 from inbox.errors import PayloadTooLarge, ValidationFailed
-from inbox.storage import content_type_of
 from web.commerce.catalogue_schemas import (
     ImageUpload,
     ProductCreateBody,
@@ -43,23 +42,24 @@ MULTIPART_SLACK = 64 * 1024
 async def list_products(call: Call[None, ProductQuery]) -> Paged:
     q = call.query
     order = q.sort_order or ("asc" if q.sort_by == product_service.SortBy.NAME else "desc")
-    found, total = await product_service.list_products(
-        call.org_id,
-        product_service.ProductFilters(
-            category_id=q.category,
-            include_subcategories=q.include_subcategories,
-            is_active=q.is_active,
-            featured=q.featured,
-            search=q.search,
-            min_price=q.min_price,
-            max_price=q.max_price,
-            sort_by=q.sort_by,
-            sort_order=product_service.SortOrder(order),
-        ),
-        call.page.skip,
-        call.page.limit,
+    return Paged(
+        *await product_service.list_products(
+            call.org_id,
+            product_service.ProductFilters(
+                category_id=q.category,
+                include_subcategories=q.include_subcategories,
+                is_active=q.is_active,
+                featured=q.featured,
+                search=q.search,
+                min_price=q.min_price,
+                max_price=q.max_price,
+                sort_by=q.sort_by,
+                sort_order=product_service.SortOrder(order),
+            ),
+            call.page.skip,
+            call.page.limit,
+        )
     )
-    return Paged(await product_service.views(found), total)
 
 
 @routes.post(
@@ -77,7 +77,7 @@ async def list_products(call: Call[None, ProductQuery]) -> Paged:
 )
 async def create(call: Call[ProductCreateBody, None]) -> ProductView:
     body = call.body
-    product = await product_service.create(
+    return await product_service.create(
         call.deps,
         call.user,
         name=body.name,
@@ -92,7 +92,6 @@ async def create(call: Call[ProductCreateBody, None]) -> ProductView:
         featured=body.featured,
         stock_quantity=body.stock_quantity,
     )
-    return await product_service.view(product)
 
 
 @routes.get(
@@ -102,16 +101,14 @@ async def create(call: Call[ProductCreateBody, None]) -> ProductView:
     response=ProductView,
 )
 async def get_by_slug(call: Call[None, None]) -> ProductView:
-    product = await product_service.get_by_slug(call.org_id, call.path("slug"))
-    return await product_service.view(product)
+    return await product_service.get_by_slug(call.org_id, call.path("slug"))
 
 
 @routes.get(
     "/orgs/{orgId}/products/{productId}", "Get a product", tags=["products"], response=ProductView
 )
 async def get(call: Call[None, None]) -> ProductView:
-    product = await product_service.get(call.org_id, call.path("productId"))
-    return await product_service.view(product)
+    return await product_service.detail(call.org_id, call.path("productId"))
 
 
 @routes.put(
@@ -126,13 +123,12 @@ async def get(call: Call[None, None]) -> ProductView:
 )
 async def update(call: Call[ProductUpdateBody, None]) -> ProductView:
     body = call.body
-    product = await product_service.update(
+    return await product_service.update(
         call.deps,
         call.user,
         call.path("productId"),
         body.model_dump(include=body.model_fields_set),
     )
-    return await product_service.view(product)
 
 
 @routes.delete(
@@ -161,14 +157,13 @@ async def delete(call: Call[None, None]) -> Ok:
     role=Role.ADMIN,
 )
 async def adjust_stock(call: Call[StockBody, None]) -> ProductView:
-    product = await product_service.adjust_stock(
+    return await product_service.adjust_stock(
         call.deps,
         call.user,
         call.path("productId"),
         delta=call.body.delta,
         to=call.body.set_,
     )
-    return await product_service.view(product)
 
 
 async def _read_image(request: web.Request) -> bytes:
@@ -226,14 +221,7 @@ async def upload_image(call: Call[None, None]) -> ProductImageView:
     product_id = call.path("productId")
     await product_service.ensure_room_for_image(user.org_id, product_id)
     data = await _read_image(call.request)
-    key, product = await product_service.add_image(call.deps, user, product_id, data)
-    return ProductImageView(
-        id=key,
-        url=product_service.media_url(call.settings.public_url, key),
-        content_type=content_type_of(key),
-        size=len(data),
-        product=await product_service.view(product),
-    )
+    return await product_service.add_image(call.deps, user, product_id, data)
 
 
 @routes.delete(
@@ -245,10 +233,9 @@ async def upload_image(call: Call[None, None]) -> ProductImageView:
     role=Role.ADMIN,
 )
 async def delete_image(call: Call[None, None]) -> ProductView:
-    product = await product_service.delete_image(
+    return await product_service.delete_image(
         call.deps,
         call.user,
         call.path("productId"),
         call.path("imageId"),
     )
-    return await product_service.view(product)

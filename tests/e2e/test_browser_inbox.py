@@ -173,6 +173,33 @@ async def test_a_late_answer_to_an_earlier_change_does_not_undo_a_later_one(
     ).to_be_visible()
 
 
+async def test_a_ticket_that_arrives_before_the_first_list_answer_stays_in_the_list(
+    admin: Api, graph, tabs
+):
+    channel = await wa_channel(admin, graph)
+    tab = await tabs(admin, "/admin/macros")
+    page = tab.page
+    # The network holds the inbox's first list answer (an empty page) back until the new
+    # ticket's event is on screen, as a slow first count can in a new org.
+    release = asyncio.Event()
+
+    async def hold_list_answer(route: Any) -> None:
+        answer = await route.fetch()
+        await release.wait()
+        await route.fulfill(response=answer)
+
+    await page.route(re.compile(r"/orgs/[^/]+/tickets\?"), hold_list_answer)
+    await page.goto(f"{admin.base}/inbox")
+    await live(tab)
+    await customer_writes(admin, channel, new_wa_id(), "Nina Early", "Are you open on Sunday?")
+    item = page.locator(".ticket-item", has_text="Nina Early")
+    await expect(item).to_contain_text("Are you open on Sunday?")
+    release.set()
+
+    await expect(page.locator("#ticket-count")).to_have_text("1 ticket")
+    await expect(item).to_contain_text("Are you open on Sunday?")
+
+
 async def test_an_agent_assigns_changes_priority_and_closes_a_ticket(admin: Api, graph, tabs):
     conv = await open_conversation(admin, graph, tabs, "Tom Becker", "Wrong size, can I exchange?")
     page = conv.page

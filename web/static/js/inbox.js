@@ -36,6 +36,10 @@ const state = {
   seen: loadSeen(),
   unread: new Set(), // tickets with a customer message that arrived live and is not read yet
   loadSeq: 0,
+  // Ticket copies applied from events and answers, numbered, so that a list page asked for
+  // before them does not undo them when it answers after them.
+  changes: new Map(), // id -> { seq, ticket }
+  changeSeq: 0,
 };
 
 // ---- persistence ------------------------------------------------------------------------
@@ -119,12 +123,13 @@ async function loadTickets({ more = false } = {}) {
   const seq = ++state.loadSeq;
   list.setAttribute("aria-busy", "true");
   const page = more ? state.page + 1 : 1;
+  const asked = state.changeSeq;
   try {
     const { items, total } = await getPage(orgPath("/tickets"), queryParams(page));
     if (seq !== state.loadSeq) return; // a newer filter change won
     if (!more) state.tickets.clear();
     for (const t of items) state.tickets.set(t.id, t);
-    state.total = total;
+    state.total = total + keepChangesSince(asked);
     state.page = page;
     renderList();
   } catch (err) {
@@ -221,9 +226,31 @@ function olderThan(copy, held) {
   return Boolean(held && held.updatedAt && copy.updatedAt && held.updatedAt > copy.updatedAt);
 }
 
+/** Re-applies the ticket changes seen after `asked` over a page that was asked for before
+ * them (a ticket.created that came before the first page's answer); returns how many
+ * tickets that adds to the page's total. */
+function keepChangesSince(asked) {
+  let added = 0;
+  for (const [id, { seq, ticket }] of state.changes) {
+    if (seq <= asked || olderThan(ticket, state.tickets.get(id))) continue;
+    const had = state.tickets.has(id);
+    if (matches(ticket)) {
+      if (!had) added += 1;
+      state.tickets.set(id, ticket);
+    } else if (had) {
+      state.tickets.delete(id);
+      added -= 1;
+    }
+  }
+  return added;
+}
+
 /** A ticket view from an event or a response: keep, move or drop it in the list. */
 function applyTicket(t) {
   if (olderThan(t, state.current && state.current.id === t.id ? state.current : state.tickets.get(t.id))) return;
+  state.changes.delete(t.id);
+  state.changes.set(t.id, { seq: ++state.changeSeq, ticket: t });
+  if (state.changes.size > 500) state.changes.delete(state.changes.keys().next().value);
   const had = state.tickets.has(t.id);
   if (matches(t)) {
     if (!had) state.total += 1;

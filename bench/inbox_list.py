@@ -430,7 +430,7 @@ async def breakdown(
     sort = ticket_list.SORT
     query = {"orgId": org_id, **filters}
     # Where the list settled for this filter while it was measured (this process's memory).
-    level = windows.get(ticket_list._memory_key(org_id, filters), 0)
+    level = windows.get(ticket_list.filter_key(org_id, filters), 0)
     now = datetime.now(UTC)
     since = now - ticket_list.WINDOWS[level] if level < ticket_list.UNBOUNDED else None
     window = ticket_list.windowed_query(org_id, filters, since)[0] if since is not None else query

@@ -36,7 +36,14 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from inbox.conversations.documents import Ticket
-from inbox.conversations.ticket_list import FILTER_FIELDS, SORT_FIELD, matches, plan_count
+from inbox.conversations.ticket_list import (
+    FILTER_FIELDS,
+    SORT_FIELD,
+    FilterKey,
+    filter_key,
+    matches,
+    plan_count,
+)
 from inbox.document_base import utcnow
 
 SINCE_MARGIN = timedelta(seconds=10)
@@ -57,7 +64,7 @@ log = logging.getLogger(__name__)
 
 _CHANGE_PROJECTION = {"_id": 1, **{f: 1 for f in FILTER_FIELDS}}
 
-Key = tuple[str, tuple[tuple[str, Any], ...]]
+Key = FilterKey
 
 
 @dataclass
@@ -68,10 +75,6 @@ class _Entry:
     made: float  # time.monotonic() of the count
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     refreshing: asyncio.Task[None] | None = None
-
-
-def _key(org_id: str, filters: Mapping[str, Any]) -> Key:
-    return org_id, tuple(sorted(filters.items(), key=lambda kv: kv[0]))
 
 
 async def _recount(org_id: str, filters: Mapping[str, Any]) -> _Entry:
@@ -142,7 +145,7 @@ class TicketCounts:
             # A customer's tickets are few and read from their own index; and a merge moves
             # tickets between customers without touching their activity, which the rule needs.
             return (await _recount(org_id, filters)).total
-        key = _key(org_id, filters)
+        key = filter_key(org_id, filters)
         while True:
             entry = self._entries.get(key)
             if entry is None:
@@ -193,7 +196,7 @@ class TicketCounts:
     def last_known(self, org_id: str, filters: Mapping[str, Any]) -> int | None:
         """The count as last brought up to date, without asking MongoDB (a hint, maybe
         stale)."""
-        entry = self._entries.get(_key(org_id, filters))
+        entry = self._entries.get(filter_key(org_id, filters))
         return entry.total if entry is not None else None
 
     def forget(self, org_id: str) -> None:

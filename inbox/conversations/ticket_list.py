@@ -138,10 +138,11 @@ def order_key(doc: Mapping[str, Any]) -> tuple[bool, datetime, str]:
     return (at is not None, at or datetime.min.replace(tzinfo=UTC), str(doc["_id"]))
 
 
-MemoryKey = tuple[str, tuple[tuple[str, Any], ...]]
+FilterKey = tuple[str, tuple[tuple[str, Any], ...]]
 
 
-def _memory_key(org_id: str, filters: Mapping[str, Any]) -> MemoryKey:
+def filter_key(org_id: str, filters: Mapping[str, Any]) -> FilterKey:
+    """(org, filter) as a key, the same whatever the order of the filter's fields."""
     return org_id, tuple(sorted(filters.items(), key=lambda kv: kv[0]))
 
 
@@ -150,12 +151,12 @@ class ListWindows:
     first; one per process (`Deps.caches.list_windows`)."""
 
     def __init__(self) -> None:
-        self._levels: OrderedDict[MemoryKey, int] = OrderedDict()
+        self._levels: OrderedDict[FilterKey, int] = OrderedDict()
 
-    def get(self, key: MemoryKey, default: int) -> int:
+    def get(self, key: FilterKey, default: int) -> int:
         return self._levels.get(key, default)
 
-    def remember(self, key: MemoryKey, level: int) -> None:
+    def remember(self, key: FilterKey, level: int) -> None:
         self._levels[key] = level
         self._levels.move_to_end(key)
         while len(self._levels) > _MEMORY_SIZE:
@@ -212,7 +213,7 @@ async def page(
     picks where to start."""
     now = now or datetime.now(UTC)
     plan = plan_page(filters)
-    key = _memory_key(org_id, filters)
+    key = filter_key(org_id, filters)
     # A filter not seen yet starts where the last one of its kind (another agent's queue,
     # say) settled.
     shape = (org_id, tuple((field, "*") for field, _ in key[1]))

@@ -130,7 +130,7 @@ async def test_windowed_pages_equal_the_plain_sorted_query_with_ties_and_many_pa
 async def test_windowed_pages_are_right_from_any_remembered_window_and_for_the_real_clock():
     org_id, docs = await seed(150, 11)
     filters = {"status": "OPEN"}
-    key = ticket_list._memory_key(org_id, filters)
+    key = ticket_list.filter_key(org_id, filters)
     windows = ListWindows()
     for level in range(ticket_list.UNBOUNDED + 1):
         windows.remember(key, level)  # start too wide, exactly right, or too narrow
